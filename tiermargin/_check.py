@@ -1,0 +1,98 @@
+"""Input validation shared by every layer.
+
+Each helper converts its argument to a float ``numpy`` array (or returns it unchanged for
+scalars wrapped as 0-d arrays) and raises :class:`ValueError` naming the parameter and what
+is allowed. Nothing is clipped or coerced silently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+FloatArray = NDArray[np.float64]
+
+
+def _as_float(name: str, x: ArrayLike) -> FloatArray:
+    if isinstance(x, (str, bytes)):
+        raise TypeError(f"{name} must be a number or an array of numbers, got {x!r}")
+    try:
+        arr = np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a number or an array of numbers, got {x!r}") from None
+    if arr.size == 0:
+        raise ValueError(f"{name} must not be empty")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite (no NaN or inf), got {x!r}")
+    return arr
+
+
+def finite(name: str, x: ArrayLike) -> FloatArray:
+    """Return ``x`` as a float array, requiring every element to be finite."""
+    return _as_float(name, x)
+
+
+def positive(name: str, x: ArrayLike) -> FloatArray:
+    """Return ``x`` as a float array, requiring every element to be finite and > 0."""
+    arr = _as_float(name, x)
+    if np.any(arr <= 0):
+        raise ValueError(f"{name} must be > 0, got {x!r}")
+    return arr
+
+
+def nonnegative(name: str, x: ArrayLike) -> FloatArray:
+    """Return ``x`` as a float array, requiring every element to be finite and >= 0."""
+    arr = _as_float(name, x)
+    if np.any(arr < 0):
+        raise ValueError(f"{name} must be >= 0, got {x!r}")
+    return arr
+
+
+def rate(name: str, x: ArrayLike, *, low_open: bool = False) -> FloatArray:
+    """Return ``x`` as a float array of rates in [0, 1) (or (0, 1) with ``low_open``)."""
+    arr = _as_float(name, x)
+    bad = (arr <= 0) if low_open else (arr < 0)
+    if np.any(bad | (arr >= 1)):
+        allowed = "(0, 1)" if low_open else "[0, 1)"
+        raise ValueError(f"{name} must be a rate in {allowed}, got {x!r}")
+    return arr
+
+
+_SIDES = {"long": 1.0, "buy": 1.0, "short": -1.0, "sell": -1.0}
+
+
+def side(name: str, x: Any) -> FloatArray:
+    """Return a side as +1.0 (long) / -1.0 (short).
+
+    Accepts ``"long"``/``"short"`` (also ``"buy"``/``"sell"``), +1/-1, or an array of those.
+    """
+    if isinstance(x, str):
+        key = x.strip().lower()
+        if key not in _SIDES:
+            raise ValueError(f"{name} must be 'long' or 'short' (or +1/-1), got {x!r}")
+        return np.asarray(_SIDES[key])
+    if isinstance(x, Iterable) and not isinstance(x, np.ndarray):
+        x = [_SIDES.get(v.strip().lower(), v) if isinstance(v, str) else v for v in x]
+    try:
+        arr = np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be 'long' or 'short' (or +1/-1), got {x!r}") from None
+    if arr.size == 0 or not np.all((arr == 1.0) | (arr == -1.0)):
+        raise ValueError(f"{name} must be 'long' or 'short' (or +1/-1), got {x!r}")
+    return arr
+
+
+def one_of(name: str, x: Any, allowed: Iterable[str]) -> str:
+    """Return ``x`` if it is one of ``allowed`` (strings), else raise naming the options."""
+    options = tuple(allowed)
+    if x not in options:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, options))}; got {x!r}")
+    return x
+
+
+def scalar_or_array(arr: FloatArray) -> float | FloatArray:
+    """Return a Python float for a 0-d array, else the array (the library's return convention)."""
+    return float(arr) if arr.ndim == 0 else arr

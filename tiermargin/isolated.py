@@ -1,0 +1,511 @@
+"""Isolated margin: one position, its own margin, one health figure.
+
+Notation: ``Q`` contracts, ``FV`` face value, ``EP`` entry, ``P`` mark, ``s`` = +1 long / −1
+short, ``M`` isolated margin, ``f`` liquidation/close-fee reserve rate.
+
+* equity(P) = M + UPL(P)
+* requirement(P) = MM + f·value, valued at the mark (``requirement_at="mark"``, Binance: tier,
+  MMR and maintenance amount taken at the liquidation price) or at entry
+  (``requirement_at="entry"``, Bybit's isolated formula ``LP = EP − (IM − MM)/Q``)
+* **health(P) = equity(P) − requirement(P)**; the position is liquidated when health ≤ 0.
+
+Every displayed margin ratio is derived from that one health figure, so all conventions agree on
+when liquidation happens (see :class:`MarginRatios`).
+
+Both contract kinds are affine in the price coordinate ``u`` (``P`` linear, ``1/P`` inverse; see
+:mod:`tiermargin.contracts`): UPL = σ·s·Q·FV·(u − u_E) and, within one tier ``k``, the
+requirement is ``α_k·u − γ_k``. So health is affine in ``u`` inside each tier and its root is
+
+.. math:: u^*_k = \\frac{M + γ_k − σ s Q\\,FV\\,u_E}{α_k − σ s Q\\,FV}
+
+with ``α_k = Q·FV·(MMR_k + f)``, ``γ_k = cum_k`` (notional basis) or
+``α_k = FV·(Q·(MMR_k + f) − cum_k)``, ``γ_k = 0`` (contracts basis). For a linear notional table
+this is Binance's one-way formula ``LP = (WB + cum − s·Q·EP)/(Q·MMR − s·Q)`` (Binance FAQ "How to
+Calculate Liquidation Price of USDⓈ-M Futures Contracts"). The liquidation price is the root whose
+tier *at that price* is the tier it was computed with (the FAQ: "substitute the level at the
+liquidation price and recalculate"). For step tables health may jump at a boundary; the
+liquidation price is then the first price at which health ≤ 0 as the market moves against the
+position: the highest consistent root for a long, the lowest for a short.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Literal, NamedTuple
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from . import _check
+from ._check import FloatArray
+from .tiers import TierTable
+
+RequirementAt = Literal["mark", "entry"]
+_REQUIREMENT_AT = ("mark", "entry")
+_CHUNK = 1 << 17  # rows per block in the N×K liquidation solve (bounds memory)
+_TOL = 1e-12  # relative tolerance on tier bounds when checking a root's consistency
+
+
+class LiquidationPrice(NamedTuple):
+    """Result of a liquidation-price solve.
+
+    Attributes
+    ----------
+    price : float or array
+        The liquidation price where ``exists``; where it does not, 0.0 for a long (the price
+        would have to reach zero) and ``inf`` for a short. Never negative.
+    exists : bool or array
+        False where the position cannot be liquidated (enough margin for any price).
+    tier : int or array
+        1-based tier at the liquidation price (0 where it does not exist).
+    """
+
+    price: float | FloatArray
+    exists: bool | NDArray[np.bool_]
+    tier: int | NDArray[np.intp]
+
+    def __str__(self) -> str:
+        if np.ndim(self.price) == 0:
+            if not self.exists:
+                return "no liquidation price: the margin covers the position at any price"
+            return f"{self.price:,.2f}" + (f" (tier {self.tier})" if self.tier else "")
+        return f"LiquidationPrice({np.size(self.price)} positions, {int(np.sum(self.exists))} liquidatable)"
+
+
+class MarginRatios(NamedTuple):
+    """The three displayed margin-ratio conventions, all derived from one health figure.
+
+    Attributes
+    ----------
+    legacy, legacy_threshold
+        OKX (legacy) / CoinW source articles: ``(margin + UPL)/position value``; liquidated when
+        ``legacy <= legacy_threshold`` where the threshold is the requirement per unit of value
+        (``MMR + fee rate`` for a step table; the effective rate for a continuous one).
+    coinw
+        CoinW / current OKX: ``(margin + UPL)/(value·(MMR + close fee rate))``; liquidated at ``<= 1``.
+    binance
+        Binance: ``maintenance margin / margin balance``; liquidated at ``>= 1``
+        (``inf`` when the margin balance is zero or negative).
+    """
+
+    legacy: float | FloatArray
+    legacy_threshold: float | FloatArray
+    coinw: float | FloatArray
+    binance: float | FloatArray
+
+
+@dataclass(frozen=True, eq=False)
+class IsolatedPosition:
+    """An isolated-margin position (scalar fields, or arrays for many positions at once).
+
+    Open one with :meth:`open` (initial margin from leverage, max-leverage check). Every method
+    taking ``price`` broadcasts over prices (a curve is one call) and over position arrays.
+
+    Parameters
+    ----------
+    table : TierTable
+        The instrument's tier table (it carries the contract: kind, face value, settle currency).
+    side : "long", "short", +1 or -1 (or array)
+    qty : float or array
+        Contracts, > 0.
+    entry : float or array
+        Entry price, > 0.
+    margin : float or array
+        Isolated margin in the settle currency (initial margin plus any added), > 0.
+    leverage : float or array
+        Leverage chosen at opening, > 0; sets the initial requirement value/leverage.
+    fee_rate : float
+        Liquidation/close-fee reserve rate added to the requirement (``f·value``), in [0, 1).
+    requirement_at : {"mark", "entry"}
+        Which price values the requirement: the mark (Binance) or the entry (Bybit isolated).
+    """
+
+    table: TierTable
+    side: FloatArray
+    qty: FloatArray
+    entry: FloatArray
+    margin: FloatArray
+    leverage: FloatArray
+    fee_rate: float = 0.0
+    requirement_at: RequirementAt = "mark"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.table, TierTable):
+            raise TypeError(f"table must be a TierTable, got {type(self.table).__name__}")
+        object.__setattr__(self, "side", _check.side("side", self.side))
+        for name in ("qty", "entry", "margin", "leverage"):
+            object.__setattr__(self, name, _check.positive(name, getattr(self, name)))
+        object.__setattr__(self, "fee_rate", float(_check.rate("fee_rate", self.fee_rate)))
+        _check.one_of("requirement_at", self.requirement_at, _REQUIREMENT_AT)
+        try:
+            np.broadcast_shapes(*(np.shape(getattr(self, n)) for n in _ARRAY_FIELDS))
+        except ValueError:
+            raise ValueError("side, qty, entry, margin and leverage must broadcast together") from None
+
+    # ------------------------------------------------------------------ opening
+    @classmethod
+    def open(
+        cls,
+        table: TierTable,
+        side: ArrayLike | str,
+        qty: ArrayLike,
+        entry: ArrayLike,
+        leverage: ArrayLike,
+        extra_margin: ArrayLike = 0.0,
+        fee_rate: float = 0.0,
+        requirement_at: RequirementAt = "mark",
+    ) -> IsolatedPosition:
+        """Open a position with initial margin ``IM = value at entry / leverage`` (+ extra margin).
+
+        Refused, with a clear error, when the size is beyond the table's last cap, when the
+        leverage exceeds the max leverage of the tier the position lands in (Binance, Bybit, OKX:
+        "the leverage may not exceed the max leverage of the tier"), or when the margin would not
+        even cover the maintenance requirement at entry.
+
+        Examples
+        --------
+        Bybit help "Liquidation Price (USDT Contract)": long 1 BTC at 20,000, 50x, MMR 0.5%.
+
+        >>> from tiermargin import TierTable
+        >>> t = TierTable.single(0.005, max_leverage=100)
+        >>> p = IsolatedPosition.open(t, "long", 1, 20_000, 50, requirement_at="entry")
+        >>> round(float(p.margin), 2), round(float(p.requirement(20_000)), 2)
+        (400.0, 100.0)
+        >>> round(float(p.liquidation_price().price), 2)
+        19700.0
+        """
+        lev = _check.positive("leverage", leverage)
+        extra = _check.nonnegative("extra_margin", extra_margin)
+        q = _check.positive("qty", qty)
+        ep = _check.positive("entry", entry)
+        value = table.contract.value(q, ep)
+        size = _basis_size(table, q, value)
+        if np.any(size > table.max_size):
+            raise ValueError(
+                f"qty: position size {np.max(size):,.10g} {table.unit} is beyond the table's last "
+                f"cap {table.max_size:,.10g} {table.unit}"
+            )
+        if table.max_leverage is not None:
+            k, lev_b, size_b = np.broadcast_arrays(table.tier_index(size), lev, size)
+            over = lev_b > table.max_leverage[k]
+            if np.any(over):
+                i = np.flatnonzero(over)[0]
+                k_i = int(k.flat[i])
+                raise ValueError(
+                    f"leverage {lev_b.flat[i]:g}x exceeds the max leverage {table.max_leverage[k_i]:g}x "
+                    f"of tier {k_i + 1} (position size {size_b.flat[i]:,.10g} {table.unit})"
+                )
+        pos = cls(table, side, q, ep, value / lev + extra, lev, fee_rate, requirement_at)
+        if np.any(pos.health(ep) <= 0):
+            raise ValueError(
+                "leverage: the initial margin does not cover the maintenance requirement at entry; "
+                "lower the leverage or add extra_margin"
+            )
+        return pos
+
+    # ------------------------------------------------------------------ state at a price
+    def value(self, price: ArrayLike) -> float | FloatArray:
+        """Position value at ``price`` in the settle currency."""
+        return self.table.contract.value(self.qty, price)
+
+    def upnl(self, price: ArrayLike) -> float | FloatArray:
+        """Unrealized PnL at ``price``."""
+        return self.table.contract.upnl(self.side, self.qty, self.entry, price)
+
+    def equity(self, price: ArrayLike) -> float | FloatArray:
+        """Equity (margin balance) ``M + UPL(P)``."""
+        return _check.scalar_or_array(self.margin + self.upnl(price))
+
+    def tier(self, price: ArrayLike) -> int | NDArray[np.intp]:
+        """1-based tier that values the requirement at ``price`` (at entry if ``requirement_at="entry"``)."""
+        p = self._valuation_price(price)
+        size = _basis_size(self.table, self.qty, self.table.contract.value(self.qty, p))
+        k = self.table.tier_index(size) + 1
+        return int(k) if np.ndim(k) == 0 else k
+
+    def maintenance_margin(self, price: ArrayLike) -> float | FloatArray:
+        """Maintenance margin (tiered), valued per ``requirement_at``."""
+        return requirement(self.table, self.qty, self._valuation_price(price), 0.0)
+
+    def requirement(self, price: ArrayLike) -> float | FloatArray:
+        """Maintenance requirement: MM plus the fee reserve ``f·value``, valued per ``requirement_at``."""
+        return requirement(self.table, self.qty, self._valuation_price(price), self.fee_rate)
+
+    def health(self, price: ArrayLike) -> float | FloatArray:
+        """``equity − requirement``: the one figure every margin ratio is derived from (≤ 0: liquidated)."""
+        return _check.scalar_or_array(np.asarray(self.equity(price)) - np.asarray(self.requirement(price)))
+
+    def is_liquidated(self, price: ArrayLike) -> bool | NDArray[np.bool_]:
+        """True where health ≤ 0 ("falls to or below" the requirement)."""
+        h = np.asarray(self.health(price)) <= 0
+        return bool(h) if h.ndim == 0 else h
+
+    def margin_ratios(self, price: ArrayLike) -> MarginRatios:
+        """The three displayed ratio conventions at ``price`` (see :class:`MarginRatios`)."""
+        eq = np.asarray(self.equity(price))
+        req = np.asarray(self.requirement(price))
+        val = np.asarray(self.value(price))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            binance = np.where(eq > 0, req / np.where(eq > 0, eq, 1.0), np.inf)
+        return MarginRatios(
+            *(_check.scalar_or_array(x) for x in (eq / val, req / val, eq / req, binance))
+        )
+
+    # ------------------------------------------------------------------ prices
+    def liquidation_price(self) -> LiquidationPrice:
+        """Price at which health reaches 0, with the tier taken at that price (self-consistent).
+
+        See :func:`liquidation_price`.
+        """
+        return liquidation_price(
+            self.table, self.side, self.qty, self.entry, self.margin, self.fee_rate, self.requirement_at
+        )
+
+    def bankruptcy_price(self, fee_rate: float = 0.0) -> LiquidationPrice:
+        """Price at which equity (less a close fee ``fee_rate·value`` if given) reaches 0.
+
+        See :func:`bankruptcy_price`.
+        """
+        return bankruptcy_price(self.table, self.side, self.qty, self.entry, self.margin, fee_rate)
+
+    # ------------------------------------------------------------------ margin changes
+    def add_margin(self, amount: ArrayLike) -> IsolatedPosition:
+        """A copy with ``amount`` (> 0) more isolated margin: the liquidation price moves away."""
+        return replace(self, margin=self.margin + _check.positive("amount", amount))
+
+    def max_removable(self, price: ArrayLike) -> float | FloatArray:
+        """Largest margin that can be removed at ``price``.
+
+        The margin left, less any unrealized loss (profit cannot be withdrawn), must still cover
+        the initial requirement at the current mark, ``value/leverage`` — Binance's and Bybit's
+        "reduce margin" rule for isolated positions.
+        """
+        upl = np.asarray(self.upnl(price))
+        im = np.asarray(self.value(price)) / self.leverage
+        return _check.scalar_or_array(np.maximum(self.margin + np.minimum(upl, 0.0) - im, 0.0))
+
+    def remove_margin(self, amount: ArrayLike, price: ArrayLike) -> IsolatedPosition:
+        """A copy with ``amount`` (> 0) less margin; refused above :meth:`max_removable`."""
+        a = _check.positive("amount", amount)
+        limit = np.asarray(self.max_removable(price))
+        if np.any(a > limit):
+            raise ValueError(
+                f"amount {np.max(a):,.10g} would leave the position below its initial requirement; "
+                f"at most {np.min(limit):,.10g} {self.table.contract.settle} can be removed at this price"
+            )
+        return replace(self, margin=self.margin - a)
+
+    # ------------------------------------------------------------------ display
+    def _valuation_price(self, price: ArrayLike) -> FloatArray:
+        p = _check.positive("price", price)
+        return self.entry if self.requirement_at == "entry" else p
+
+    def summary(self, price: float) -> dict[str, float | int | bool]:
+        """Every figure of the position at one ``price``, for readouts and notebooks."""
+        r = self.margin_ratios(price)
+        lp, bp = self.liquidation_price(), self.bankruptcy_price()
+        return {
+            "value": self.value(price),
+            "upnl": self.upnl(price),
+            "equity": self.equity(price),
+            "maintenance_margin": self.maintenance_margin(price),
+            "requirement": self.requirement(price),
+            "health": self.health(price),
+            "tier": self.tier(price),
+            "ratio_legacy": r.legacy,
+            "ratio_legacy_threshold": r.legacy_threshold,
+            "ratio_coinw": r.coinw,
+            "ratio_binance": r.binance,
+            "liquidated": self.is_liquidated(price),
+            "liquidation_price": lp.price,
+            "liquidation_exists": lp.exists,
+            "liquidation_tier": lp.tier,
+            "bankruptcy_price": bp.price,
+            "bankruptcy_exists": bp.exists,
+        }
+
+    def __repr__(self) -> str:
+        if np.ndim(self.qty) or np.ndim(self.side) or np.ndim(self.entry) or np.ndim(self.margin):
+            n = np.broadcast(*(getattr(self, f) for f in _ARRAY_FIELDS)).size
+            return f"IsolatedPosition({n} positions on {self.table.symbol or 'table'})"
+        side = "long" if self.side > 0 else "short"
+        cur = self.table.contract.settle
+        return (
+            f"IsolatedPosition({side} {float(self.qty):,.10g} × {self.table.symbol or 'contract'} "
+            f"@ {float(self.entry):,.10g}, margin {float(self.margin):,.2f} {cur}, "
+            f"{float(self.leverage):g}x; liquidation: {self.liquidation_price()})"
+        )
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        return f"<code>{escape(repr(self))}</code>"
+
+
+_ARRAY_FIELDS = ("side", "qty", "entry", "margin", "leverage")
+
+
+def _basis_size(table: TierTable, qty: ArrayLike, value: ArrayLike) -> FloatArray:
+    """Size in the table's basis: notional value or number of contracts."""
+    return np.asarray(value if table.basis == "notional" else qty, dtype=np.float64)
+
+
+def requirement(table: TierTable, qty: ArrayLike, price: ArrayLike, fee_rate: float = 0.0) -> float | FloatArray:
+    """Maintenance requirement ``MM + f·value`` of ``qty`` contracts valued at ``price``.
+
+    ``MM = size·MMR_k − cum_k`` (notional basis) or ``(Q·MMR_k − cum_k)·value of one contract``
+    (contracts basis), with the tier ``k`` of the size at ``price``; see :mod:`tiermargin.tiers`.
+    The fee reserve is the source articles' "maintenance margin rate plus liquidation fee rate".
+
+    Parameters
+    ----------
+    table : TierTable
+    qty : float or array
+        Contracts, >= 0.
+    price : float or array
+        The price that values the requirement, > 0.
+    fee_rate : float
+        Liquidation/close-fee reserve rate in [0, 1).
+    """
+    c = table.contract
+    value = np.asarray(c.value(qty, price))
+    unit = 1.0 if table.basis == "notional" else c.value(1.0, price)
+    mm = np.asarray(table.maintenance_margin(_basis_size(table, qty, value), unit))
+    return _check.scalar_or_array(mm + float(_check.rate("fee_rate", fee_rate)) * value)
+
+
+def _positions(
+    table: TierTable, side: ArrayLike | str, qty: ArrayLike, entry: ArrayLike, margin: ArrayLike
+) -> tuple[tuple[int, ...], FloatArray, FloatArray, FloatArray, FloatArray]:
+    if not isinstance(table, TierTable):
+        raise TypeError(f"table must be a TierTable, got {type(table).__name__}")
+    arrs = (
+        _check.side("side", side),
+        _check.positive("qty", qty),
+        _check.positive("entry", entry),
+        _check.positive("margin", margin),
+    )
+    try:
+        shape = np.broadcast_shapes(*(a.shape for a in arrs))
+    except ValueError:
+        raise ValueError("side, qty, entry and margin must broadcast together") from None
+    s, q, ep, m = (np.broadcast_to(a, shape).ravel() for a in arrs)
+    return shape, s, q, ep, m
+
+
+def _root(m: FloatArray, gamma: FloatArray, alpha: FloatArray, sq: FloatArray, u_e: FloatArray) -> FloatArray:
+    """Root in ``u`` of ``M + γ − σsQ·FV·u_E + u·(σsQ·FV − α)`` (``sq`` = σ·s·Q·FV)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (m + gamma - sq * u_e) / (alpha - sq)
+
+
+def _finish(shape: tuple[int, ...], contract_price, u: FloatArray, ok: NDArray[np.bool_], s: FloatArray, tier: NDArray[np.intp]) -> LiquidationPrice:
+    price = np.where(ok, contract_price(np.where(ok, u, 1.0)), np.where(s > 0, 0.0, np.inf))
+    tier = np.where(ok, tier, 0)
+    price, ok, tier = price.reshape(shape), ok.reshape(shape), tier.reshape(shape)
+    if price.ndim == 0:
+        return LiquidationPrice(float(price), bool(ok), int(tier))
+    return LiquidationPrice(price, ok, tier)
+
+
+def liquidation_price(
+    table: TierTable,
+    side: ArrayLike | str,
+    qty: ArrayLike,
+    entry: ArrayLike,
+    margin: ArrayLike,
+    fee_rate: float = 0.0,
+    requirement_at: RequirementAt = "mark",
+) -> LiquidationPrice:
+    """Liquidation price of isolated positions, vectorized over positions.
+
+    Solves health(P) = 0 with the requirement valued per ``requirement_at``:
+
+    * ``"mark"`` (Binance USDⓈ-M): tier, MMR and maintenance amount taken *at the liquidation
+      price*; each tier's closed-form root (module docstring) is kept only if the position's size
+      at that price lies in that tier. Binance FAQ "How to Calculate Liquidation Price of USDⓈ-M
+      Futures Contracts": ``LP = (WB + cum − s·Q·EP)/(Q·MMR − s·Q)``, recalculated with the level
+      at the liquidation price when it differs from the level at opening.
+    * ``"entry"`` (Bybit isolated): the requirement is fixed at its value at entry, so
+      ``LP = EP − s·(M − requirement)/(Q·FV)`` for linear (Bybit help "Liquidation Price (USDT
+      Contract)": long 1 BTC at 20,000, 50x, MMR 0.5% → IM 400, MM 100, LP 19,700).
+
+    Parameters
+    ----------
+    table : TierTable
+    side, qty, entry, margin : scalar or array
+        As in :class:`IsolatedPosition`; broadcast together.
+    fee_rate : float
+        Fee reserve rate in [0, 1).
+    requirement_at : {"mark", "entry"}
+
+    Returns
+    -------
+    LiquidationPrice
+        ``exists`` is False where no positive price liquidates the position (e.g. a 1x long
+        linear position); the price is then 0.0 (long) or ``inf`` (short), never negative.
+    """
+    shape, s, q, ep, m = _positions(table, side, qty, entry, margin)
+    f = float(_check.rate("fee_rate", fee_rate))
+    _check.one_of("requirement_at", requirement_at, _REQUIREMENT_AT)
+    c = table.contract
+    u_e = c.coordinate(ep)
+    qfv = q * c.face_value
+    sq = c.sigma * s * qfv
+    if requirement_at == "entry":
+        req = np.asarray(requirement(table, q, ep, f))
+        u = _root(m, -req, np.zeros_like(m), sq, u_e)
+        k = table.tier_index(_basis_size(table, q, qfv * u_e))
+        return _finish(shape, c.price_of, u, np.isfinite(u) & (u > 0), s, k + 1)
+    if table.basis == "contracts":
+        k = table.tier_index(q)
+        alpha = c.face_value * (q * (table.mmr[k] + f) - table.cum[k])
+        u = _root(m, np.zeros_like(m), alpha, sq, u_e)
+        return _finish(shape, c.price_of, u, np.isfinite(u) & (u > 0), s, k + 1)
+    # notional basis: one candidate per tier, kept where the size at the root is in that tier.
+    n = m.size
+    best_u, best_k, found = np.empty(n), np.empty(n, dtype=np.intp), np.empty(n, dtype=bool)
+    lo = table.floors * (1 - _TOL)
+    hi = table.caps * (1 + _TOL)
+    for a in range(0, n, _CHUNK):
+        sl = slice(a, a + _CHUNK)
+        qfv_c, sq_c = qfv[sl, None], sq[sl, None]
+        u = _root(m[sl, None], table.cum, qfv_c * (table.mmr + f), sq_c, u_e[sl, None])
+        size = qfv_c * u
+        ok = np.isfinite(u) & (u > 0) & (size >= lo) & (size <= hi)
+        # first adverse price: long → highest price, short → lowest. Price is u (linear) or 1/u.
+        score = np.where(ok, (s[sl, None] * c.sigma) * u, -np.inf)
+        kk = np.argmax(score, axis=1)
+        best_k[sl] = kk
+        best_u[sl] = np.take_along_axis(u, kk[:, None], axis=1)[:, 0]
+        found[sl] = np.isfinite(np.take_along_axis(score, kk[:, None], axis=1)[:, 0])
+    return _finish(shape, c.price_of, best_u, found, s, best_k + 1)
+
+
+def bankruptcy_price(
+    table: TierTable,
+    side: ArrayLike | str,
+    qty: ArrayLike,
+    entry: ArrayLike,
+    margin: ArrayLike,
+    fee_rate: float = 0.0,
+) -> LiquidationPrice:
+    """Bankruptcy price: equity(P) − fee_rate·value(P) = 0, vectorized.
+
+    Without a fee and with ``M = value/L``: linear ``EP·(1 − s/L)``; inverse long ``EP·L/(L+1)``,
+    short ``EP·L/(L−1)`` (``reference/FORMULAS.md``; BitMEX "Bankruptcy price"). Some venues add
+    the taker fee to close at the bankruptcy price: pass it as ``fee_rate``.
+
+    Returns
+    -------
+    LiquidationPrice
+        ``exists`` is False where equity never reaches zero (e.g. a 1x linear long, or an inverse
+        short at ≤ 1x); ``tier`` is 0 (no maintenance margin is involved).
+    """
+    shape, s, q, ep, m = _positions(table, side, qty, entry, margin)
+    f = float(_check.rate("fee_rate", fee_rate))
+    c = table.contract
+    qfv = q * c.face_value
+    u = _root(m, np.zeros_like(m), qfv * f, c.sigma * s * qfv, c.coordinate(ep))
+    ok = np.isfinite(u) & (u > 0)
+    return _finish(shape, c.price_of, u, ok, s, np.zeros(m.size, dtype=np.intp))

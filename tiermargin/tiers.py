@@ -1,0 +1,506 @@
+"""Tier tables: gradient (tiered) maintenance margin.
+
+A tier table is a list of rows ``(floor, cap, MMR, max leverage)``. The *basis* says what floor
+and cap measure: the position's notional value (in the settle currency: USDT for linear, the
+coin for inverse) or its number of contracts. The *form* says how the rate is charged:
+
+* **continuous** — ``MM = size·MMR_k − cum_k`` with the maintenance amount (Binance "cum",
+  Bybit/Hyperliquid "deduction") given by the recurrence
+
+  .. math:: cum_1 = 0,\\qquad cum_k = cum_{k-1} + floor_k\\,(MMR_k - MMR_{k-1}).
+
+  This equals charging each slice of the position at its own tier's rate, so MM is continuous
+  in size. Binance FAQ "How to Calculate Liquidation Price of USDⓈ-M Futures Contracts":
+  "Maintenance Amount on Level n = 250,000 × (1% − 0.5%) + 50 USDT = 1,300 USDT";
+  Bybit help "Maintenance Margin (USDT Contract)" (slice form, example 92.5 USDT);
+  Hyperliquid docs "Margin tiers" (deduction).
+* **step** — ``MM = size·MMR_k`` on the whole position (OKX, CoinW, HTX, BitMEX risk limits);
+  MM jumps at tier boundaries.
+
+Boundaries: by default a tier holds ``floor <= size < cap`` (``closed="left"``, Binance brackets
+and ccxt ``minNotional``/``maxNotional``; OKX "1,890,000–1,899,999 contracts"). BitMEX risk limits
+are "up to" a limit: ``floor < size <= cap`` (``closed="right"``). A size beyond the last cap is
+charged at the last tier (a position can grow past the table by price moves alone); opening a
+position beyond it is refused by :meth:`tiermargin.isolated.IsolatedPosition.open`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from . import _check
+from ._check import FloatArray
+from .contracts import LINEAR_USDT, Contract
+
+Basis = Literal["notional", "contracts"]
+Form = Literal["continuous", "step"]
+Closed = Literal["left", "right"]
+
+_CSV_COLUMNS = ("floor", "cap", "maintenance_margin_rate", "max_leverage")
+
+
+def maintenance_amounts(floors: ArrayLike, mmr: ArrayLike) -> FloatArray:
+    """Maintenance amounts (cumulative deductions) of a continuous tier table.
+
+    .. math:: cum_1 = 0,\\qquad cum_k = cum_{k-1} + floor_k\\,(MMR_k - MMR_{k-1})
+
+    Source: Binance FAQ "How to Calculate Liquidation Price of USDⓈ-M Futures Contracts"
+    (maintenance amount example: 250,000 × (1% − 0.5%) + 50 = 1,300 USDT).
+
+    Parameters
+    ----------
+    floors : array
+        Tier floors in ascending order (the first is 0).
+    mmr : array
+        Maintenance margin rates per tier.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``cum_k`` for each tier, in basis units × rate.
+    """
+    f = np.asarray(floors, dtype=np.float64)
+    r = np.asarray(mmr, dtype=np.float64)
+    steps = f[1:] * np.diff(r)
+    return np.concatenate(([0.0], np.cumsum(steps)))
+
+
+@dataclass(frozen=True, eq=False)
+class TierTable:
+    """A validated tier table with vectorized lookups.
+
+    Build one with :meth:`from_rows`, :meth:`from_ccxt`, :meth:`from_json`, :meth:`from_csv`,
+    or load a bundled real table with :func:`load_table`.
+
+    Parameters
+    ----------
+    floors, caps : array
+        Tier bounds in basis units; contiguous (each floor equals the previous cap), the first
+        floor 0; only the last cap may be ``inf`` (unbounded).
+    mmr : array
+        Maintenance margin rate per tier, in (0, 1), never decreasing.
+    max_leverage : array or None
+        Max leverage per tier, > 0 and never increasing, with 1/max leverage > MMR (a position
+        opened at max leverage is not liquidatable on the spot). ``None`` when the source does not
+        publish it (e.g. Bybit's help-page illustrations).
+    basis : {"notional", "contracts"}
+        What floor and cap measure.
+    form : {"continuous", "step"}
+        How the rate is charged (see the module docstring).
+    contract : Contract
+        The instrument the table belongs to (kind, face value, settle currency).
+    closed : {"left", "right"}
+        ``"left"``: floor <= size < cap; ``"right"``: floor < size <= cap.
+    id, venue, symbol, source, as_of : str
+        Provenance. Bundled tables always carry a source and a date.
+    """
+
+    floors: FloatArray
+    caps: FloatArray
+    mmr: FloatArray
+    max_leverage: FloatArray | None = None
+    basis: Basis = "notional"
+    form: Form = "continuous"
+    contract: Contract = LINEAR_USDT
+    closed: Closed = "left"
+    id: str = ""
+    venue: str = ""
+    symbol: str = ""
+    source: str = ""
+    as_of: str = ""
+    cum: FloatArray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        _check.one_of("basis", self.basis, ("notional", "contracts"))
+        _check.one_of("form", self.form, ("continuous", "step"))
+        _check.one_of("closed", self.closed, ("left", "right"))
+        if not isinstance(self.contract, Contract):
+            raise TypeError(f"contract must be a tiermargin Contract, got {self.contract!r}")
+        floors, caps, mmr, lev = _validated_columns(
+            self.floors, self.caps, self.mmr, self.max_leverage
+        )
+        for name, arr in (("floors", floors), ("caps", caps), ("mmr", mmr), ("max_leverage", lev)):
+            if arr is not None:
+                arr.setflags(write=False)
+            object.__setattr__(self, name, arr)
+        cum = maintenance_amounts(floors, mmr) if self.form == "continuous" else np.zeros_like(mmr)
+        cum.setflags(write=False)
+        object.__setattr__(self, "cum", cum)
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_rows(
+        cls, rows: Iterable[Sequence[float | None]], **kwargs: Any
+    ) -> TierTable:
+        """Build a table from rows ``[floor, cap, mmr, max_leverage]``.
+
+        ``cap`` may be ``None`` (unbounded, last row only); ``max_leverage`` may be ``None`` in
+        every row (not published). Other keyword arguments are the table's fields (``basis``,
+        ``form``, ``contract``, ``closed``, provenance).
+        """
+        rows = [list(r) for r in rows]
+        if not rows:
+            raise ValueError("rows must contain at least one tier")
+        for k, r in enumerate(rows, start=1):
+            if len(r) != 4:
+                raise ValueError(f"tier {k}: a row is [floor, cap, mmr, max_leverage], got {r!r}")
+        levs = [r[3] for r in rows]
+        if all(v is None for v in levs):
+            lev = None
+        elif any(v is None for v in levs):
+            raise ValueError("max_leverage must be given for every tier or for none")
+        else:
+            lev = np.array(levs, dtype=np.float64)
+        return cls(
+            floors=_column("floor", [r[0] for r in rows]),
+            caps=_column("cap", [np.inf if r[1] is None else r[1] for r in rows]),
+            mmr=_column("mmr", [r[2] for r in rows]),
+            max_leverage=lev,
+            **kwargs,
+        )
+
+    @classmethod
+    def single(cls, mmr: float, max_leverage: float | None = None, **kwargs: Any) -> TierTable:
+        """A one-tier table (a flat maintenance margin rate), e.g. for a help-page example."""
+        return cls.from_rows([[0.0, None, mmr, max_leverage]], **kwargs)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> TierTable:
+        """Build a table from the dict form of ``reference/tier_tables.json`` (see :meth:`to_dict`)."""
+        if "tiers" not in d:
+            raise ValueError("a tier-table dict needs a 'tiers' list of [floor, cap, mmr, max_leverage]")
+        contract = Contract(
+            d.get("contract", "linear"), d.get("face_value", 1.0), d.get("settle", "USDT")
+        )
+        meta = {k: str(d.get(k, "")) for k in ("id", "venue", "symbol", "source", "as_of")}
+        return cls.from_rows(
+            d["tiers"],
+            basis=d.get("basis", "notional"),
+            form=d.get("form", "continuous"),
+            closed=d.get("closed", "left"),
+            contract=contract,
+            **meta,
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> TierTable:
+        """Parse a table from JSON text in the :meth:`to_dict` form (no eval, no pickle)."""
+        try:
+            d = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise ValueError(f"text is not valid JSON: {e}") from None
+        if not isinstance(d, dict):
+            raise ValueError("JSON tier table must be an object with a 'tiers' list")
+        return cls.from_dict(d)
+
+    @classmethod
+    def from_ccxt(cls, tiers: Sequence[Mapping[str, Any]], **kwargs: Any) -> TierTable:
+        """Build a table from ccxt's leverage-tier dicts (``fetch_leverage_tiers()[symbol]``).
+
+        Each dict needs ``minNotional``, ``maxNotional``, ``maintenanceMarginRate`` and
+        ``maxLeverage`` (``tier``, ``currency`` and ``info`` are ignored). ccxt reports OKX tiers in
+        contracts in the same fields, so pass ``basis="contracts"`` for such venues, and the
+        ``form`` the venue uses (``"step"`` for OKX). Rows must already be in ascending order.
+        """
+        keys = ("minNotional", "maxNotional", "maintenanceMarginRate", "maxLeverage")
+        rows = []
+        for k, t in enumerate(tiers, start=1):
+            missing = [key for key in keys if key not in t]
+            if missing:
+                raise ValueError(f"ccxt tier {k} is missing {', '.join(missing)}")
+            rows.append([t[key] for key in keys])
+        return cls.from_rows(rows, **kwargs)
+
+    @classmethod
+    def from_csv(cls, text: str, **kwargs: Any) -> TierTable:
+        """Parse CSV text with the header ``floor,cap,maintenance_margin_rate,max_leverage``.
+
+        An empty ``cap`` means unbounded; an empty ``max_leverage`` means not published. Table
+        fields (``basis``, ``form``, ``contract``, provenance) are keyword arguments.
+        """
+        reader = csv.DictReader(io.StringIO(text))
+        if reader.fieldnames is None or tuple(reader.fieldnames) != _CSV_COLUMNS:
+            raise ValueError(f"CSV header must be {','.join(_CSV_COLUMNS)}, got {reader.fieldnames}")
+        rows = []
+        for line, rec in enumerate(reader, start=2):
+            try:
+                rows.append([None if rec[c].strip() == "" else float(rec[c]) for c in _CSV_COLUMNS])
+            except (ValueError, AttributeError):
+                raise ValueError(f"CSV line {line}: every field must be a number, got {rec}") from None
+        return cls.from_rows(rows, **kwargs)
+
+    # ------------------------------------------------------------------ export
+    def rows(self) -> list[list[float | None]]:
+        """Rows ``[floor, cap, mmr, max_leverage]`` with ``None`` for unbounded / unpublished."""
+        levs = [None] * self.n_tiers if self.max_leverage is None else self.max_leverage.tolist()
+        return [
+            [float(f), None if np.isinf(c) else float(c), float(r), lv]
+            for f, c, r, lv in zip(self.floors, self.caps, self.mmr, levs)
+        ]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The table in the form of ``reference/tier_tables.json`` (round-trips via :meth:`from_dict`)."""
+        return {
+            "id": self.id,
+            "venue": self.venue,
+            "symbol": self.symbol,
+            "contract": self.contract.kind,
+            "face_value": self.contract.face_value,
+            "settle": self.contract.settle,
+            "basis": self.basis,
+            "form": self.form,
+            "closed": self.closed,
+            "as_of": self.as_of,
+            "source": self.source,
+            "tiers": self.rows(),
+        }
+
+    def to_json(self) -> str:
+        """JSON text of :meth:`to_dict`."""
+        return json.dumps(self.to_dict(), indent=1, ensure_ascii=False)
+
+    def to_ccxt(self) -> list[dict[str, Any]]:
+        """ccxt leverage-tier dicts (``maxNotional`` is ``None`` for an unbounded last tier)."""
+        return [
+            {
+                "tier": k,
+                "currency": self.contract.settle,
+                "minNotional": floor,
+                "maxNotional": cap,
+                "maintenanceMarginRate": mmr,
+                "maxLeverage": lev,
+                "info": {},
+            }
+            for k, (floor, cap, mmr, lev) in enumerate(self.rows(), start=1)
+        ]
+
+    def to_csv(self) -> str:
+        """CSV text with the header ``floor,cap,maintenance_margin_rate,max_leverage``."""
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(_CSV_COLUMNS)
+        for row in self.rows():
+            writer.writerow(["" if v is None else repr(v) for v in row])
+        return out.getvalue()
+
+    # ------------------------------------------------------------------ lookups
+    @property
+    def n_tiers(self) -> int:
+        """Number of tiers."""
+        return int(self.mmr.size)
+
+    @property
+    def unit(self) -> str:
+        """Unit of floor/cap: the settle currency (notional basis) or ``"contracts"``."""
+        return self.contract.settle if self.basis == "notional" else "contracts"
+
+    @property
+    def max_size(self) -> float:
+        """Cap of the last tier (``inf`` if unbounded): the largest position the table admits."""
+        return float(self.caps[-1])
+
+    def tier_index(self, size: ArrayLike) -> NDArray[np.intp]:
+        """0-based tier index of each size (display tier numbers are this + 1).
+
+        Parameters
+        ----------
+        size : float or array
+            Position size in basis units (notional value or contracts), >= 0.
+        """
+        s = _check.nonnegative("size", size)
+        return self._index(s)
+
+    def _index(self, s: FloatArray) -> NDArray[np.intp]:
+        if self.closed == "left":
+            idx = np.searchsorted(self.floors, s, side="right") - 1
+        else:
+            idx = np.searchsorted(self.caps, s, side="left")
+        return np.minimum(idx, self.n_tiers - 1)
+
+    def rate(self, size: ArrayLike) -> float | FloatArray:
+        """Maintenance margin rate ``MMR_k`` of the tier each size falls in."""
+        return _check.scalar_or_array(self.mmr[self.tier_index(size)])
+
+    def maintenance_amount(self, size: ArrayLike) -> float | FloatArray:
+        """Maintenance amount ``cum_k`` of the tier each size falls in (0 for step tables)."""
+        return _check.scalar_or_array(self.cum[self.tier_index(size)])
+
+    def max_leverage_at(self, size: ArrayLike) -> float | FloatArray:
+        """Max leverage of the tier each size falls in.
+
+        Raises
+        ------
+        ValueError
+            If the table does not publish max leverage.
+        """
+        lev = self._require_leverage()
+        return _check.scalar_or_array(lev[self.tier_index(size)])
+
+    def maintenance_margin(self, size: ArrayLike, unit_value: ArrayLike = 1.0) -> float | FloatArray:
+        """Maintenance margin ``(size·MMR_k − cum_k)·unit_value``.
+
+        For a notional-basis table ``unit_value`` is 1 and this is ``value·MMR_k − cum_k`` in
+        the settle currency. For a contracts-basis table ``size`` is the number of contracts and
+        ``unit_value`` the value of one contract (FV·P linear, FV/P inverse).
+
+        Parameters
+        ----------
+        size : float or array
+            Size in basis units, >= 0.
+        unit_value : float or array
+            Settle-currency value of one basis unit, > 0.
+        """
+        s = _check.nonnegative("size", size)
+        uv = _check.positive("unit_value", unit_value)
+        k = self._index(s)
+        return _check.scalar_or_array((s * self.mmr[k] - self.cum[k]) * uv)
+
+    def _require_leverage(self) -> FloatArray:
+        if self.max_leverage is None:
+            raise ValueError(
+                f"table {self.id or '(unnamed)'} does not publish max leverage; "
+                "pass a table with max leverage per tier"
+            )
+        return self.max_leverage
+
+    # ------------------------------------------------------------------ display
+    def _display_rows(self) -> list[tuple[str, ...]]:
+        levs = self.rows()
+        out = []
+        for k, (floor, cap, mmr, lev) in enumerate(levs):
+            cap_s = "∞" if cap is None else f"{cap:,.10g}"
+            lev_s = "—" if lev is None else f"{lev:g}x"
+            out.append(
+                (str(k + 1), f"{floor:,.10g} – {cap_s}", f"{100 * mmr:.4g}%", f"{self.cum[k]:,.10g}", lev_s)
+            )
+        return out
+
+    def _headers(self) -> tuple[str, ...]:
+        return ("tier", f"size ({self.unit})", "MMR", "maint. amount", "max leverage")
+
+    def _title(self) -> str:
+        name = " ".join(x for x in (self.venue, self.symbol) if x) or "Tier table"
+        return f"{name} — {self.form}, by {self.basis}, {self.contract.kind}"
+
+    def __repr__(self) -> str:
+        rows = [self._headers(), *self._display_rows()]
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+        lines = ["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in rows]
+        prov = f"source: {self.source} ({self.as_of})" if self.source else ""
+        return "\n".join([self._title(), *lines, prov]).rstrip()
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        head = "".join(f"<th>{escape(h)}</th>" for h in self._headers())
+        body = "".join(
+            "<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>"
+            for row in self._display_rows()
+        )
+        prov = (
+            f"<br><small>source: {escape(self.source)} ({escape(self.as_of)})</small>"
+            if self.source
+            else ""
+        )
+        return (
+            f"<table><caption>{escape(self._title())}{prov}</caption>"
+            f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        )
+
+
+def _column(name: str, values: Sequence[Any]) -> FloatArray:
+    try:
+        return np.array(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"every tier's {name} must be a number, got {list(values)!r}") from None
+
+
+def _validated_columns(
+    floors: ArrayLike, caps: ArrayLike, mmr: ArrayLike, lev: ArrayLike | None
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray | None]:
+    f = np.array(floors, dtype=np.float64).ravel()
+    c = np.array(caps, dtype=np.float64).ravel()
+    r = np.array(mmr, dtype=np.float64).ravel()
+    if not (f.size == c.size == r.size) or f.size == 0:
+        raise ValueError("floors, caps and mmr must be non-empty and of equal length")
+    if np.any(np.isnan(f)) or np.any(np.isnan(c)) or np.any(np.isnan(r)):
+        raise ValueError("tier table must not contain NaN")
+    if not np.all(np.isfinite(f)) or not np.all(np.isfinite(c[:-1])):
+        raise ValueError("every floor, and every cap but the last, must be finite")
+    if f[0] != 0:
+        raise ValueError(f"the first tier must start at 0, got floor {f[0]:g}")
+    for k in range(f.size):
+        if c[k] <= f[k]:
+            raise ValueError(f"tier {k + 1}: cap {c[k]:g} must be above floor {f[k]:g}")
+        if k + 1 < f.size and f[k + 1] != c[k]:
+            what = "gap" if f[k + 1] > c[k] else "overlap"
+            raise ValueError(
+                f"tiers {k + 1} and {k + 2}: {what} between cap {c[k]:g} and floor {f[k + 1]:g}"
+            )
+    if np.any((r <= 0) | (r >= 1)):
+        k = int(np.argmax((r <= 0) | (r >= 1)))
+        raise ValueError(f"tier {k + 1}: maintenance margin rate must be in (0, 1), got {r[k]:g}")
+    if np.any(np.diff(r) < 0):
+        k = int(np.argmax(np.diff(r) < 0))
+        raise ValueError(
+            f"tier {k + 2}: maintenance margin rate {r[k + 1]:g} decreases from {r[k]:g}"
+        )
+    if lev is None:
+        return f, c, r, None
+    v = np.array(lev, dtype=np.float64).ravel()
+    if v.size != r.size:
+        raise ValueError("max_leverage must have one value per tier")
+    if not np.all(np.isfinite(v)) or np.any(v <= 0):
+        k = int(np.argmax(~np.isfinite(v) | (v <= 0)))
+        raise ValueError(f"tier {k + 1}: max leverage must be a finite number > 0, got {v[k]:g}")
+    if np.any(np.diff(v) > 0):
+        k = int(np.argmax(np.diff(v) > 0))
+        raise ValueError(f"tier {k + 2}: max leverage {v[k + 1]:g} increases from {v[k]:g}")
+    if np.any(1.0 / v <= r):
+        k = int(np.argmax(1.0 / v <= r))
+        raise ValueError(
+            f"tier {k + 1}: max leverage {v[k]:g} gives an initial margin rate {1 / v[k]:.4g} "
+            f"not above the maintenance rate {r[k]:g}"
+        )
+    return f, c, r, v
+
+
+# ---------------------------------------------------------------------- bundled tables
+@lru_cache(maxsize=1)
+def _bundled() -> dict[str, dict[str, Any]]:
+    text = resources.files("tiermargin.data").joinpath("tier_tables.json").read_text("utf-8")
+    return {t["id"]: t for t in json.loads(text)["tables"]}
+
+
+def table_ids() -> list[str]:
+    """Ids of the bundled real tier tables (see ``tiermargin/data/tier_tables.json``)."""
+    return list(_bundled())
+
+
+def table_info(table_id: str) -> dict[str, Any]:
+    """The bundled record of a table: venue, symbol, source, date and any published figures."""
+    if table_id not in _bundled():
+        raise ValueError(f"table_id must be one of {', '.join(table_ids())}; got {table_id!r}")
+    return dict(_bundled()[table_id])
+
+
+def load_table(table_id: str) -> TierTable:
+    """Load a bundled real tier table by id, with its source and date.
+
+    Examples
+    --------
+    >>> t = load_table("binance-usdm-btcusdt-2021")
+    >>> float(t.maintenance_amount(264_000))
+    1300.0
+    """
+    return TierTable.from_dict(table_info(table_id))
