@@ -25,7 +25,9 @@ Calculate Liquidation Price of USDⓈ-M Futures Contracts"). The liquidation pri
 tier *at that price* is the tier it was computed with (the FAQ: "substitute the level at the
 liquidation price and recalculate"). For step tables health may jump at a boundary; the
 liquidation price is then the first price at which health ≤ 0 as the market moves against the
-position: the highest consistent root for a long, the lowest for a short.
+position: the highest candidate for a long, the lowest for a short, where the candidates are the
+consistent roots and the tier boundaries at which health jumps to ≤ 0 (a short on a linear step
+table rising into a higher tier; the boundary is then the liquidation price).
 """
 
 from __future__ import annotations
@@ -462,23 +464,34 @@ def liquidation_price(
         alpha = c.face_value * (q * (table.mmr[k] + f) - table.cum[k])
         u = _root(m, np.zeros_like(m), alpha, sq, u_e)
         return _finish(shape, c.price_of, u, np.isfinite(u) & (u > 0), s, k + 1)
-    # notional basis: one candidate per tier, kept where the size at the root is in that tier.
-    n = m.size
+    # notional basis: one candidate root per tier, kept where the size at the root is in that
+    # tier, plus each tier boundary where the tier on the adverse side is already unhealthy
+    # (step tables: health can jump from > 0 to ≤ 0 there, with no root in either tier).
+    n, n_b = m.size, table.n_tiers - 1
     best_u, best_k, found = np.empty(n), np.empty(n, dtype=np.intp), np.empty(n, dtype=bool)
     lo = table.floors * (1 - _TOL)
     hi = table.caps * (1 + _TOL)
+    adverse_up = -c.sigma * s > 0  # does the size grow as the price moves against the position?
+    tier_of_root = np.arange(table.n_tiers)
     for a in range(0, n, _CHUNK):
         sl = slice(a, a + _CHUNK)
-        qfv_c, sq_c = qfv[sl, None], sq[sl, None]
-        u = _root(m[sl, None], table.cum, qfv_c * (table.mmr + f), sq_c, u_e[sl, None])
+        qfv_c, sq_c, m_c, ue_c = qfv[sl, None], sq[sl, None], m[sl, None], u_e[sl, None]
+        alpha = qfv_c * (table.mmr + f)
+        u = _root(m_c, table.cum, alpha, sq_c, ue_c)
         size = qfv_c * u
         ok = np.isfinite(u) & (u > 0) & (size >= lo) & (size <= hi)
+        u_b = table.caps[:-1] / qfv_c
+        j = np.where(adverse_up[sl, None], np.arange(1, n_b + 1), np.arange(n_b))
+        h_b = m_c + table.cum[j] - sq_c * ue_c + u_b * (sq_c - np.take_along_axis(alpha, j, axis=1))
+        u_all = np.concatenate((u, u_b), axis=1)
+        ok_all = np.concatenate((ok, h_b <= 0), axis=1)
+        tier_all = np.concatenate((np.broadcast_to(tier_of_root, u.shape), j), axis=1)
         # first adverse price: long → highest price, short → lowest. Price is u (linear) or 1/u.
-        score = np.where(ok, (s[sl, None] * c.sigma) * u, -np.inf)
-        kk = np.argmax(score, axis=1)
-        best_k[sl] = kk
-        best_u[sl] = np.take_along_axis(u, kk[:, None], axis=1)[:, 0]
-        found[sl] = np.isfinite(np.take_along_axis(score, kk[:, None], axis=1)[:, 0])
+        score = np.where(ok_all, (s[sl, None] * c.sigma) * u_all, -np.inf)
+        kk = np.argmax(score, axis=1)[:, None]
+        best_k[sl] = np.take_along_axis(tier_all, kk, axis=1)[:, 0]
+        best_u[sl] = np.take_along_axis(u_all, kk, axis=1)[:, 0]
+        found[sl] = np.isfinite(np.take_along_axis(score, kk, axis=1)[:, 0])
     return _finish(shape, c.price_of, best_u, found, s, best_k + 1)
 
 

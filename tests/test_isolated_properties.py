@@ -1,0 +1,98 @@
+"""Invariants of isolated margin (DESIGN.md, "Conventions that matter")."""
+
+import numpy as np
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+from strategies import positions
+
+from tiermargin import IsolatedPosition
+
+
+def _scale(p):
+    """Money scale of a position, for tolerances: its margin plus its value at entry."""
+    return float(p.margin + p.value(p.entry))
+
+
+@given(positions())
+def test_health_is_zero_at_the_liquidation_price(p):
+    """Zero at LP — or, on a step table, LP is a tier boundary where health jumps across zero."""
+    lp = p.liquidation_price()
+    assume(lp.exists)
+    assert lp.price > 0
+    tol = 1e-9 * _scale(p)
+    if abs(p.health(lp.price)) > tol:
+        s = float(p.side)
+        assert p.table.form == "step"
+        size = p.value(lp.price) if p.table.basis == "notional" else float(p.qty)
+        assert np.min(np.abs(p.table.caps[:-1] - size)) <= 1e-9 * size
+        assert p.health(lp.price * (1 + s * 1e-9)) > 0 >= p.health(lp.price * (1 - s * 1e-9))
+
+
+@given(positions(), st.floats(0.3, 3.0))
+def test_liquidation_price_is_the_first_adverse_price(p, move):
+    """Independent of the closed form: every price between the mark and LP is healthy, and
+    just past LP health is ≤ 0 (checked with health() alone on a grid)."""
+    mark = float(p.entry) * move
+    assume(not p.is_liquidated(mark))
+    lp = p.liquidation_price()
+    s = float(p.side)
+    if not lp.exists:
+        grid = np.geomspace(1e-6, 1e9, 400) * float(p.entry)
+        assert np.all(p.health(grid) > 0)
+        return
+    between = np.linspace(lp.price, mark, 200)[1:]
+    assert np.all(p.health(between) > -1e-9 * _scale(p))
+    beyond = lp.price * (1 - s * 1e-6)
+    assert p.health(beyond) <= 1e-9 * _scale(p)
+
+
+@given(positions(), st.floats(0.3, 3.0))
+def test_healthy_position_liquidates_strictly_between_bankruptcy_and_mark(p, move):
+    mark = float(p.entry) * move
+    assume(not p.is_liquidated(mark))
+    lp, bp = p.liquidation_price(), p.bankruptcy_price()
+    if bp.exists:
+        assert lp.exists
+        if float(p.side) > 0:
+            assert bp.price < lp.price < mark
+        else:
+            assert mark < lp.price < bp.price
+    elif lp.exists:  # no bankruptcy price: LP still lies on the adverse side of the mark
+        assert (lp.price - mark) * float(p.side) < 0
+
+
+@given(positions(), st.floats(0.01, 0.5))
+def test_more_margin_moves_the_liquidation_price_away(p, extra_fraction):
+    lp = p.liquidation_price()
+    more = p.add_margin(float(p.margin) * extra_fraction).liquidation_price()
+    assume(lp.exists)
+    if not more.exists:
+        return
+    if float(p.side) > 0:
+        assert more.price < lp.price
+    else:
+        assert more.price > lp.price
+
+
+@given(positions(), st.lists(st.floats(0.2, 5.0), min_size=1, max_size=30))
+def test_all_ratio_conventions_agree_on_liquidation(p, moves):
+    prices = float(p.entry) * np.array(moves)
+    r, liq = p.margin_ratios(prices), p.health(prices) <= 0
+    np.testing.assert_array_equal(r.legacy <= r.legacy_threshold, liq)
+    np.testing.assert_array_equal(r.coinw <= 1, liq)
+    np.testing.assert_array_equal(r.binance >= 1, liq)
+
+
+@given(positions(requirement_at="mark"))
+def test_vectorized_solve_equals_one_by_one(p):
+    """The same positions solved as an array of three and one at a time give the same prices."""
+    qty = float(p.qty) * np.array([1.0, 0.5, 0.25])
+    many = IsolatedPosition(p.table, p.side, qty, p.entry, p.margin * qty / float(p.qty), p.leverage, p.fee_rate)
+    lp = many.liquidation_price()
+    for i in range(3):
+        one = IsolatedPosition(p.table, p.side, qty[i], p.entry, many.margin[i], p.leverage, p.fee_rate)
+        single = one.liquidation_price()
+        assert single.exists == lp.exists[i] and single.tier == lp.tier[i]
+        if single.exists:
+            assert single.price == pytest.approx(lp.price[i], rel=1e-12)
