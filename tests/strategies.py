@@ -19,7 +19,8 @@ def tier_tables(draw, form=None, basis=None, kind=None):
     rates = np.sort(draw(st.lists(st.floats(0.001, 0.2), min_size=n, max_size=n)))
     # max leverage strictly below 1/MMR, non-increasing.
     lev = np.minimum.accumulate(np.floor(0.9 / rates))
-    rows = [[bounds[i], bounds[i + 1] if i < n - 1 else None, rates[i], lev[i]] for i in range(n)]
+    last_cap = draw(st.sampled_from([None, bounds[n]]))  # unbounded, or a bounded last tier
+    rows = [[bounds[i], bounds[i + 1] if i < n - 1 else last_cap, rates[i], lev[i]] for i in range(n)]
     fv = draw(st.sampled_from([1.0, 0.01, 10.0, 100.0]))
     contract = Contract(kind, fv, "USDT" if kind == "linear" else "BTC")
     return TierTable.from_rows(rows, basis=basis, form=form, contract=contract,
@@ -27,13 +28,13 @@ def tier_tables(draw, form=None, basis=None, kind=None):
 
 
 @st.composite
-def positions(draw, requirement_at=None, fee=True):
+def positions(draw, requirement_at=None, fee=True, form=None, basis=None):
     """Random isolated positions opened within their tier's max leverage on a random table."""
     from hypothesis import assume
 
     from tiermargin import IsolatedPosition
 
-    t = draw(tier_tables())
+    t = draw(tier_tables(form=form, basis=basis))
     side = draw(st.sampled_from(["long", "short"]))
     entry = draw(st.floats(1.0, 1e5))
     if t.basis == "notional":

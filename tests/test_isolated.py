@@ -246,3 +246,17 @@ def test_step_table_short_is_liquidated_at_the_boundary_where_health_jumps():
     assert p.health(99_999) > 0 and p.health(100_000) < 0
     lp = p.liquidation_price()
     assert lp.exists and lp.tier == 2 and lp.price == pytest.approx(100_000, abs=CENT)
+
+
+def test_short_growing_past_the_last_cap_is_charged_at_the_last_tier():
+    # 4,000 BTC short at 100,000 = 400M USDT (tier 10, cap 500M), 1x: the liquidation price
+    # lies where the value exceeds 500M; the last tier's rate applies there (tiermargin.tiers).
+    from tiermargin import isolated
+
+    p = IsolatedPosition.open(BTC, "short", 4_000, 100_000, 1)
+    lp = p.liquidation_price()
+    assert lp.exists and 4_000 * lp.price > BTC.max_size and lp.tier == 10
+    assert p.health(lp.price) == pytest.approx(0, abs=1e-6)
+    a, w, qfv = np.array([800e6]), np.array([-1.0]), np.array([4_000.0])  # M − w·Q·EP
+    slow = isolated._candidate_roots(BTC, a, w, qfv, 0.0)
+    assert slow[2][0] and slow[0][0] == pytest.approx(lp.price)

@@ -96,3 +96,19 @@ def test_vectorized_solve_equals_one_by_one(p):
         assert single.exists == lp.exists[i] and single.tier == lp.tier[i]
         if single.exists:
             assert single.price == pytest.approx(lp.price[i], rel=1e-12)
+
+
+@given(positions(requirement_at="mark", form="continuous", basis="notional"))
+def test_fast_continuous_solver_equals_the_tier_by_tier_search(p):
+    """The O(N log K) path for continuous tables agrees with the general N×K candidate search."""
+    from tiermargin import isolated
+
+    c = p.table.contract
+    qfv = np.atleast_1d(p.qty * c.face_value)
+    w = np.atleast_1d(c.sigma * p.side)
+    a = np.atleast_1d(p.margin - w * qfv * c.coordinate(p.entry))
+    fast = isolated._continuous_roots(p.table, a, w, qfv, p.fee_rate)
+    slow = isolated._candidate_roots(p.table, a, w, qfv, p.fee_rate)
+    assert fast[2][0] == slow[2][0]
+    if fast[2][0]:
+        assert fast[0][0] == pytest.approx(slow[0][0], rel=1e-9)

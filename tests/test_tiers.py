@@ -17,8 +17,8 @@ CENT = 0.005
 def slice_margin(rows, size):
     """Independent oracle: charge each slice of the position at its own tier's rate (Bybit's form)."""
     total = 0.0
-    for floor, cap, rate, _ in rows:
-        cap = np.inf if cap is None else cap
+    for k, (floor, cap, rate, _) in enumerate(rows):
+        cap = np.inf if cap is None or k == len(rows) - 1 else cap  # the last tier extends
         total += max(0.0, min(size, cap) - floor) * rate
     return total
 

@@ -464,35 +464,67 @@ def liquidation_price(
         alpha = c.face_value * (q * (table.mmr[k] + f) - table.cum[k])
         u = _root(m, np.zeros_like(m), alpha, sq, u_e)
         return _finish(shape, c.price_of, u, np.isfinite(u) & (u > 0), s, k + 1)
-    # notional basis: one candidate root per tier, kept where the size at the root is in that
-    # tier, plus each tier boundary where the tier on the adverse side is already unhealthy
-    # (step tables: health can jump from > 0 to ≤ 0 there, with no root in either tier).
-    n, n_b = m.size, table.n_tiers - 1
+    solve = _continuous_roots if table.form == "continuous" else _candidate_roots
+    u, k, found = solve(table, m - sq * u_e, c.sigma * s, qfv, f)
+    return _finish(shape, c.price_of, u, found, s, k + 1)
+
+
+def _continuous_roots(
+    table: TierTable, a: FloatArray, w: FloatArray, qfv: FloatArray, f: float
+) -> tuple[FloatArray, NDArray[np.intp], NDArray[np.bool_]]:
+    """Roots for a continuous notional table in O(N log K).
+
+    In size ``x = Q·FV·u`` health is ``A + g(x)`` with ``A = M − σsQ·FV·u_E`` (the position) and
+    ``g(x) = w·x − MM(x) − f·x``, ``w = σs`` (the table): continuous, piecewise linear and
+    monotone (slope ``w − MMR_k − f``). So the tier of the root is the number of boundaries
+    ``cap_i`` on the healthy side — a ``searchsorted`` of ``−A`` in ``g(cap_i)`` — and the root
+    in that tier is ``x* = −(A + cum_k)/(w − MMR_k − f)``.
+    """
+    caps = table.caps[:-1]
+    requirement_at_caps = caps * (table.mmr[:-1] + f) - table.cum[:-1]
+    g_up = caps - requirement_at_caps  # g(cap_i) for w = +1: increasing
+    g_dn = -caps - requirement_at_caps  # g(cap_i) for w = −1: decreasing
+    k = np.where(w > 0, np.searchsorted(g_up, -a), np.searchsorted(-g_dn, a))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x = -(a + table.cum[k]) / (w - table.mmr[k] - f)
+    found = np.isfinite(x) & (x > 0)
+    return x / qfv, k, found
+
+
+def _candidate_roots(
+    table: TierTable, a: FloatArray, w: FloatArray, qfv: FloatArray, f: float
+) -> tuple[FloatArray, NDArray[np.intp], NDArray[np.bool_]]:
+    """Roots for any notional table (step included) by checking every tier and boundary, N×K.
+
+    Candidates: each tier's root kept where the size at the root lies in that tier, and each
+    boundary where the tier on the adverse side is already unhealthy (on a step table health can
+    jump from > 0 to ≤ 0 there, with no root in either tier). The answer is the first candidate
+    on the adverse path: the highest price for a long, the lowest for a short.
+    """
+    n, n_b = a.size, table.n_tiers - 1
     best_u, best_k, found = np.empty(n), np.empty(n, dtype=np.intp), np.empty(n, dtype=bool)
-    lo = table.floors * (1 - _TOL)
-    hi = table.caps * (1 + _TOL)
-    adverse_up = -c.sigma * s > 0  # does the size grow as the price moves against the position?
-    tier_of_root = np.arange(table.n_tiers)
-    for a in range(0, n, _CHUNK):
-        sl = slice(a, a + _CHUNK)
-        qfv_c, sq_c, m_c, ue_c = qfv[sl, None], sq[sl, None], m[sl, None], u_e[sl, None]
-        alpha = qfv_c * (table.mmr + f)
-        u = _root(m_c, table.cum, alpha, sq_c, ue_c)
-        size = qfv_c * u
-        ok = np.isfinite(u) & (u > 0) & (size >= lo) & (size <= hi)
-        u_b = table.caps[:-1] / qfv_c
-        j = np.where(adverse_up[sl, None], np.arange(1, n_b + 1), np.arange(n_b))
-        h_b = m_c + table.cum[j] - sq_c * ue_c + u_b * (sq_c - np.take_along_axis(alpha, j, axis=1))
-        u_all = np.concatenate((u, u_b), axis=1)
+    lo, hi = table.floors * (1 - _TOL), table.caps * (1 + _TOL)
+    hi[-1] = np.inf  # past the last cap the last tier applies (see tiermargin.tiers)
+    rate = table.mmr + f
+    for start in range(0, n, _CHUNK):
+        sl = slice(start, start + _CHUNK)
+        a_c, w_c, qfv_c = a[sl, None], w[sl, None], qfv[sl, None]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            x = -(a_c + table.cum) / (w_c - rate)  # root in size, per tier
+        ok = np.isfinite(x) & (x > 0) & (x >= lo) & (x <= hi)
+        # the size grows as the price moves against the position iff w < 0
+        j = np.where(w_c < 0, np.arange(1, n_b + 1), np.arange(n_b))
+        h_b = a_c + table.cum[j] + table.caps[:-1] * (w_c - rate[j])
+        x_all = np.concatenate((x, np.broadcast_to(table.caps[:-1], h_b.shape)), axis=1)
         ok_all = np.concatenate((ok, h_b <= 0), axis=1)
-        tier_all = np.concatenate((np.broadcast_to(tier_of_root, u.shape), j), axis=1)
-        # first adverse price: long → highest price, short → lowest. Price is u (linear) or 1/u.
-        score = np.where(ok_all, (s[sl, None] * c.sigma) * u_all, -np.inf)
+        tier_all = np.concatenate((np.broadcast_to(np.arange(table.n_tiers), x.shape), j), axis=1)
+        # adverse path: price falls for a long; u rises with the price for linear → score w·x
+        score = np.where(ok_all, w_c * x_all, -np.inf)
         kk = np.argmax(score, axis=1)[:, None]
         best_k[sl] = np.take_along_axis(tier_all, kk, axis=1)[:, 0]
-        best_u[sl] = np.take_along_axis(u_all, kk, axis=1)[:, 0]
+        best_u[sl] = np.take_along_axis(x_all, kk, axis=1)[:, 0] / qfv[sl]
         found[sl] = np.isfinite(np.take_along_axis(score, kk, axis=1)[:, 0])
-    return _finish(shape, c.price_of, best_u, found, s, best_k + 1)
+    return best_u, best_k, found
 
 
 def bankruptcy_price(
