@@ -15,10 +15,10 @@ $(STAMP): pyproject.toml binder/requirements.txt requirements-dev.txt
 	touch $@
 
 lab: $(STAMP)
-	$(BIN)/jupyter lab lessons/
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/jupyter lab lessons/
 
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	PATH="$(abspath $(BIN)):$$PATH" MPLBACKEND=Agg $(BIN)/python -m pytest
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py

@@ -260,3 +260,27 @@ def test_short_growing_past_the_last_cap_is_charged_at_the_last_tier():
     a, w, qfv = np.array([800e6]), np.array([-1.0]), np.array([4_000.0])  # M − w·Q·EP
     slow = isolated._candidate_roots(BTC, a, w, qfv, 0.0)
     assert slow[2][0] and slow[0][0] == pytest.approx(lp.price)
+
+
+def test_calculator_that_fixes_the_tier_at_entry():
+    # The Binance FAQ example above: a calculator keeping tier 4 (the tier at entry) answers
+    # with the tier-4 closed form; the right answer re-checks the tier at the liquidation price.
+    p = IsolatedPosition.open(BTC, "long", 17, 60_000, 20)
+    naive = p.liquidation_price_in_tier(p.tier(60_000))
+    assert naive.tier == 4 and naive.price == pytest.approx(binance_lp(BTC, 3, 1, 17, 60_000, 51_000))
+    assert naive.price != pytest.approx(p.liquidation_price().price, abs=1)
+    with pytest.raises(ValueError, match="tier must be an integer from 1 to 10"):
+        p.liquidation_price_in_tier(11)
+    with pytest.raises(ValueError, match="tier"):
+        p.liquidation_price_in_tier(1.5)
+
+
+def test_tier_boundary_prices():
+    p = IsolatedPosition.open(BTC, "long", 10, 60_000, 10)
+    b = p.tier_boundary_prices()
+    np.testing.assert_allclose(b, BTC.caps[:-1] / 10)
+    inv = IsolatedPosition.open(load_table("bitmex-xbtusd-risk-limits"), "long", 10_000_000, 50_000, 10)
+    np.testing.assert_allclose(np.sort(10_000_000 / inv.table.caps[:-1]), inv.tier_boundary_prices())
+    assert IsolatedPosition.open(load_table("okx-btc-usd-swap-2019"), "long", 10, 50_000, 10).tier_boundary_prices().size == 0
+    with pytest.raises(ValueError, match="single position"):
+        IsolatedPosition.open(BTC, "long", [1, 2], 60_000, 10).tier_boundary_prices()

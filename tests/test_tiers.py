@@ -273,3 +273,28 @@ def test_maintenance_amount_recurrence_matches_definition(rates):
 def test_inverse_contract_table_from_dict_keeps_contract():
     t = load_table("okx-btc-usd-swap-2019")
     assert t.contract == Contract("inverse", 100, "BTC") and t.unit == "contracts"
+
+
+def test_max_size_at_leverage_how_large_at_20x():
+    # Binance BTCUSDT 2021: 20x is allowed up to tier 4 (cap 10,000,000 USDT); 21x only to 1,000,000.
+    t = load_table("binance-usdm-btcusdt-2021")
+    assert t.max_size_at_leverage(20) == 10_000_000
+    np.testing.assert_array_equal(t.max_size_at_leverage([125, 21, 1]), [50_000, 1_000_000, 500_000_000])
+    assert load_table("hyperliquid-btc-mainnet").max_size_at_leverage(20) == np.inf
+    with pytest.raises(ValueError, match="at most the table's highest max leverage 125x"):
+        t.max_size_at_leverage(126)
+    with pytest.raises(ValueError, match="leverage"):
+        t.max_size_at_leverage(0)
+
+
+@given(tier_tables(), st.floats(1.0, 200.0))
+def test_max_size_at_leverage_is_the_edge_of_allowed_sizes(t, lev):
+    """The cap returned ends the last tier allowing ``lev``; the next tier (if any) refuses it."""
+    from hypothesis import assume
+
+    assume(lev <= t.max_leverage[0])
+    cap = t.max_size_at_leverage(lev)
+    k = int(np.flatnonzero(t.caps == cap)[0])
+    assert t.max_leverage[k] >= lev and np.all(t.max_leverage[: k + 1] >= lev)
+    if k + 1 < t.n_tiers:
+        assert t.max_leverage[k + 1] < lev

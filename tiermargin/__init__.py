@@ -17,6 +17,7 @@ from .isolated import (
     MarginRatios,
     bankruptcy_price,
     liquidation_price,
+    liquidation_price_in_tier,
     requirement,
 )
 from .tiers import TierTable, load_table, maintenance_amounts, table_ids, table_info
@@ -29,6 +30,7 @@ __all__ = [
     "TierTable",
     "bankruptcy_price",
     "liquidation_price",
+    "liquidation_price_in_tier",
     "load_table",
     "maintenance_amounts",
     "requirement",

@@ -263,6 +263,27 @@ class IsolatedPosition:
             self.table, self.side, self.qty, self.entry, self.margin, self.fee_rate, self.requirement_at
         )
 
+    def liquidation_price_in_tier(self, tier: int) -> LiquidationPrice:
+        """Liquidation price with the tier *fixed* (1-based), as a calculator that does not
+        re-check the tier at the liquidation price computes it. See :func:`liquidation_price_in_tier`."""
+        return liquidation_price_in_tier(
+            self.table, self.side, self.qty, self.entry, self.margin, tier, self.fee_rate
+        )
+
+    def tier_boundary_prices(self) -> FloatArray:
+        """Prices (ascending) at which this position's size crosses a tier boundary.
+
+        Empty for a contracts-basis table, whose tier depends on the contracts alone. Scalar
+        positions only.
+        """
+        if np.ndim(self.qty):
+            raise ValueError("tier_boundary_prices needs a single position, not an array")
+        if self.table.basis == "contracts":
+            return np.empty(0)
+        c = self.table.contract
+        prices = c.price_of(self.table.caps[:-1] / (float(self.qty) * c.face_value))
+        return np.sort(prices)
+
     def bankruptcy_price(self, fee_rate: float = 0.0) -> LiquidationPrice:
         """Price at which equity (less a close fee ``fee_rate·value`` if given) reaches 0.
 
@@ -525,6 +546,43 @@ def _candidate_roots(
         best_u[sl] = np.take_along_axis(x_all, kk, axis=1)[:, 0] / qfv[sl]
         found[sl] = np.isfinite(np.take_along_axis(score, kk, axis=1)[:, 0])
     return best_u, best_k, found
+
+
+def liquidation_price_in_tier(
+    table: TierTable,
+    side: ArrayLike | str,
+    qty: ArrayLike,
+    entry: ArrayLike,
+    margin: ArrayLike,
+    tier: int,
+    fee_rate: float = 0.0,
+) -> LiquidationPrice:
+    """Liquidation price with the tier fixed at ``tier`` (1-based): the per-tier closed form only.
+
+    This is what a calculator computes when it takes the tier at entry and never checks the tier
+    at the answer — the Binance FAQ tells you to "substitute the level at the liquidation price
+    and recalculate" instead (:func:`liquidation_price` does). Lessons use it to show how far off
+    such a calculator is. Requirement valued at the mark.
+
+    Returns
+    -------
+    LiquidationPrice
+        ``exists`` where the root is a positive price; its tier is ``tier`` even where the size at
+        that price is in another tier (that is the calculator's error).
+    """
+    shape, s, q, ep, m = _positions(table, side, qty, entry, margin)
+    f = float(_check.rate("fee_rate", fee_rate))
+    if not isinstance(tier, (int, np.integer)) or not 1 <= tier <= table.n_tiers:
+        raise ValueError(f"tier must be an integer from 1 to {table.n_tiers}, got {tier!r}")
+    k = int(tier) - 1
+    c = table.contract
+    qfv = q * c.face_value
+    if table.basis == "notional":
+        alpha, gamma = qfv * (table.mmr[k] + f), np.full_like(m, table.cum[k])
+    else:
+        alpha, gamma = c.face_value * (q * (table.mmr[k] + f) - table.cum[k]), np.zeros_like(m)
+    u = _root(m, gamma, alpha, c.sigma * s * qfv, c.coordinate(ep))
+    return _finish(shape, c.price_of, u, np.isfinite(u) & (u > 0), s, np.full(m.size, k + 1))
 
 
 def bankruptcy_price(

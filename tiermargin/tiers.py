@@ -346,6 +346,30 @@ class TierTable:
         lev = self._require_leverage()
         return _check.scalar_or_array(lev[self.tier_index(size)])
 
+    def max_size_at_leverage(self, leverage: ArrayLike) -> float | FloatArray:
+        """Largest size (basis units) at which ``leverage`` is allowed: "how large can I go at 20x?".
+
+        It is the cap of the last tier whose max leverage is at least ``leverage`` (max leverage
+        never increases with size, so every smaller size is allowed too). With ``closed="left"``
+        this is a supremum: the size must stay below it.
+
+        Parameters
+        ----------
+        leverage : float or array
+            Leverage, > 0 and at most the first tier's max leverage.
+
+        Raises
+        ------
+        ValueError
+            If the table does not publish max leverage, or ``leverage`` is above its highest.
+        """
+        lev = self._require_leverage()
+        x = _check.positive("leverage", leverage)
+        if np.any(x > lev[0]):
+            raise ValueError(f"leverage must be at most the table's highest max leverage {lev[0]:g}x, got {leverage!r}")
+        n_allowed = np.searchsorted(-lev, -x, side="right")  # tiers with max leverage >= x
+        return _check.scalar_or_array(self.caps[n_allowed - 1])
+
     def maintenance_margin(self, size: ArrayLike, unit_value: ArrayLike = 1.0) -> float | FloatArray:
         """Maintenance margin ``(size·MMR_k − cum_k)·unit_value``.
 
