@@ -284,3 +284,10 @@ def test_tier_boundary_prices():
     assert IsolatedPosition.open(load_table("okx-btc-usd-swap-2019"), "long", 10, 50_000, 10).tier_boundary_prices().size == 0
     with pytest.raises(ValueError, match="single position"):
         IsolatedPosition.open(BTC, "long", [1, 2], 60_000, 10).tier_boundary_prices()
+
+
+def test_requirement_at_entry_broadcasts_over_prices():
+    p = IsolatedPosition.open(BTC, "long", 1, 60_000, 20, requirement_at="entry")
+    prices = np.array([50_000.0, 60_000.0, 70_000.0])
+    np.testing.assert_allclose(p.requirement(prices), [p.requirement(60_000)] * 3)
+    assert p.health(prices).shape == (3,) and p.margin_ratios(prices).coinw.shape == (3,)

@@ -321,7 +321,9 @@ class IsolatedPosition:
     # ------------------------------------------------------------------ display
     def _valuation_price(self, price: ArrayLike) -> FloatArray:
         p = _check.positive("price", price)
-        return self.entry if self.requirement_at == "entry" else p
+        if self.requirement_at == "mark":
+            return p
+        return np.broadcast_to(self.entry, np.broadcast_shapes(p.shape, self.entry.shape))
 
     def summary(self, price: float) -> dict[str, float | int | bool]:
         """Every figure of the position at one ``price``, for readouts and notebooks."""

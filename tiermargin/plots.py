@@ -1,0 +1,227 @@
+"""Matplotlib figure builders that create their artists once and update them in place.
+
+Each builder takes data computed by the core layers (it never computes margin itself), draws it
+once, and exposes ``update(...)`` that moves the existing artists: explorers redraw without
+re-creating figures. Import cost stays out of ``import tiermargin``: this module is imported by
+the widgets and lessons only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import matplotlib.pyplot as plt
+from html import escape
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.colors import to_hex
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+from numpy.typing import ArrayLike
+
+from .isolated import IsolatedPosition
+from .tiers import TierTable
+
+
+def new_figure(width: float = 8.0, height: float = 4.2) -> Figure:
+    """A figure under the active backend, not displayed on creation.
+
+    With ``%matplotlib widget`` (ipympl) its canvas is a widget an explorer can embed and redraw in
+    place; under Agg or inline it is a plain figure.
+    """
+    with plt.ioff():
+        fig = plt.figure(figsize=(width, height))
+    fig.subplots_adjust(left=0.11, right=0.98, bottom=0.13, top=0.97)  # fixed: no per-draw layout solve
+    canvas = fig.canvas
+    for attr, value in (("header_visible", False), ("footer_visible", False), ("resizable", False)):
+        if hasattr(canvas, attr):
+            setattr(canvas, attr, value)
+    return fig
+
+
+@dataclass
+class MarginCurves:
+    """What :class:`MarginPlot` draws: curves over a price grid plus the key prices.
+
+    Attributes
+    ----------
+    price : array
+        Mark prices of the grid (x axis).
+    equity, requirement : array
+        Equity and maintenance requirement at each price, in the settle currency.
+    liquidated : array of bool
+        Where health ≤ 0 (the shaded liquidation zone).
+    mark : float
+        Current mark price.
+    liquidation, bankruptcy : float or None
+        Liquidation and bankruptcy prices, or None where they do not exist.
+    boundaries : array
+        Prices at which the position crosses a tier boundary.
+    """
+
+    price: np.ndarray
+    equity: np.ndarray
+    requirement: np.ndarray
+    liquidated: np.ndarray
+    mark: float
+    liquidation: float | None
+    bankruptcy: float | None
+    boundaries: np.ndarray
+
+    @classmethod
+    def for_position(
+        cls, pos: IsolatedPosition, mark: float, window: tuple[float, float] | None = None, points: int = 400
+    ) -> MarginCurves:
+        """Evaluate a (scalar) position over ``window`` (default: one showing its mark, LP and BP)."""
+        lp, bp = pos.liquidation_price(), pos.bankruptcy_price()
+        liq = lp.price if lp.exists else None
+        bank = bp.price if bp.exists else None
+        lo, hi = window or price_window([mark, liq, bank], float(pos.entry))
+        price = np.linspace(lo, hi, points)
+        b = pos.tier_boundary_prices()
+        return cls(price, np.asarray(pos.equity(price)), np.asarray(pos.requirement(price)),
+                   np.asarray(pos.is_liquidated(price)), mark, liq, bank, b[(b > lo) & (b < hi)])
+
+
+class MarginPlot:
+    """Equity and requirement against the mark price, with the liquidation zone and tier boundaries.
+
+    With ``blit=True`` the mark line is drawn over a cached background: moving only the mark
+    (:meth:`move_mark` then :meth:`render`) redraws one line, not the figure. Use ``blit=False``
+    where the figure is shown as a static image (inline backend, savefig).
+
+    Parameters
+    ----------
+    ax : Axes
+        Where to draw.
+    currency : str
+        Settle currency, for the axis labels.
+    """
+
+    #: (label, matplotlib style) of each artist: one source for the artists and the HTML key
+    STYLE = {
+        "equity": ("equity (margin + UPL)", dict(color="tab:blue", lw=2)),
+        "requirement": ("requirement (MM + fee reserve)", dict(color="tab:orange", lw=2, ls="--")),
+        "zone": ("liquidated (health ≤ 0)", dict(color="tab:red", alpha=0.12, lw=0)),
+        "boundaries": ("tier boundary", dict(colors="0.55", linestyles=":", lw=1)),
+        "mark": ("mark", dict(color="black", lw=1.2)),
+        "liquidation": ("liquidation price", dict(color="tab:red", lw=1.5)),
+        "bankruptcy": ("bankruptcy price", dict(color="tab:purple", lw=1.2, ls="-.")),
+    }
+
+    def __init__(self, ax: Axes, currency: str, blit: bool = True, legend: bool = True) -> None:
+        self.ax = ax
+        self.blit = blit
+        self._background = None
+        x = np.array([0.0, 1.0])
+        st = {k: dict(label=label, **kw) for k, (label, kw) in self.STYLE.items()}
+        self.equity_line = ax.plot(x, x, **st["equity"])[0]
+        self.requirement_line = ax.plot(x, x, **st["requirement"])[0]
+        self.zone = ax.fill_between(x, 0, 1, **st["zone"])
+        self.boundaries = ax.vlines([], 0, 1, transform=ax.get_xaxis_transform(), **st["boundaries"])
+        self.mark_line = ax.axvline(0, animated=blit, **st["mark"])
+        self.liquidation_line = ax.axvline(0, **st["liquidation"])
+        self.bankruptcy_line = ax.axvline(0, **st["bankruptcy"])
+        self.set_currency(currency)
+        ax.axhline(0, color="0.3", lw=0.6)
+        ax.grid(alpha=0.3)
+        ax.xaxis.set_major_locator(MaxNLocator(6))
+        ax.yaxis.set_major_locator(MaxNLocator(6))
+        if legend:
+            ax.legend(loc="upper left", fontsize=8, framealpha=0.85)
+
+    @classmethod
+    def legend_html(cls) -> str:
+        """The plot's key as HTML (explorers show it beside the figure: no per-draw cost)."""
+        items = []
+        for label, kw in cls.STYLE.values():
+            color = to_hex(kw.get("color", kw.get("colors")))
+            ls = kw.get("ls", kw.get("linestyles", "-"))
+            border = {"--": "dashed", ":": "dotted", "-.": "dashed"}.get(ls, "solid")
+            swatch = (f"background:{color};opacity:0.35;height:10px" if "alpha" in kw
+                      else f"border-top:2px {border} {color};height:0")
+            items.append(f"<span style='display:inline-block;width:22px;margin:0 4px 2px 10px;{swatch}'></span>"
+                         f"{escape(label)}")
+        return f"<div style='font-size:12px'>{''.join(items)}</div>"
+
+    def set_currency(self, currency: str) -> None:
+        """Relabel the axes for a settle currency."""
+        self.ax.set_xlabel("mark price (quote currency per coin)")
+        self.ax.set_ylabel(f"amount ({currency})")
+
+    def move_mark(self, mark: float) -> None:
+        """Move only the mark line (the curves are unchanged); :meth:`render` then blits it."""
+        _set_vline(self.mark_line, mark)
+
+    def render(self) -> None:
+        """Draw: the whole figure after :meth:`update`, else only the mark over the cached background."""
+        canvas = self.ax.figure.canvas
+        if not self.blit:
+            canvas.draw_idle()
+            return
+        if self._background is None:
+            canvas.draw()
+            self._background = canvas.copy_from_bbox(self.ax.figure.bbox)
+        else:
+            canvas.restore_region(self._background)
+        self.ax.draw_artist(self.mark_line)
+        canvas.blit(self.ax.figure.bbox)
+
+    def update(self, c: MarginCurves) -> None:
+        """Move every artist to the new curves (no artist is created or removed)."""
+        self._background = None
+        self.equity_line.set_data(c.price, c.equity)
+        self.requirement_line.set_data(c.price, c.requirement)
+        lo = float(min(np.min(c.equity), np.min(c.requirement), 0.0))
+        hi = float(max(np.max(c.equity), np.max(c.requirement)))
+        pad = 0.08 * (hi - lo or 1.0)
+        self.zone.set_data(c.price, lo - pad, hi + pad, where=c.liquidated)
+        self.boundaries.set_segments([[(b, 0), (b, 1)] for b in c.boundaries])
+        _set_vline(self.mark_line, c.mark)
+        _set_vline(self.liquidation_line, c.liquidation)
+        _set_vline(self.bankruptcy_line, c.bankruptcy)
+        self.ax.set_xlim(c.price[0], c.price[-1])
+        self.ax.set_ylim(lo - pad, hi + pad)
+
+
+def _set_vline(line, x: float | None) -> None:
+    line.set_visible(x is not None)
+    if x is not None:
+        line.set_xdata([x, x])
+
+
+def price_window(prices: Sequence[float | None], entry: float, margin: float = 0.25) -> tuple[float, float]:
+    """An x range around ``entry`` that shows every given price (None ignored), padded.
+
+    Never below zero and at least ±5 % of the entry wide.
+    """
+    xs = [p for p in prices if p is not None and np.isfinite(p)] + [entry]
+    lo, hi = min(xs), max(xs)
+    span = max(hi - lo, 0.1 * entry)
+    return max(lo - margin * span, 1e-9 * entry), hi + margin * span
+
+
+def plot_max_leverage(ax: Axes, table: TierTable, highlight: ArrayLike | None = None) -> None:
+    """Max leverage against position size, as the staircase the tier table defines.
+
+    Parameters
+    ----------
+    ax : Axes
+    table : TierTable
+        Must publish max leverage.
+    highlight : float, optional
+        A size to mark on the staircase.
+    """
+    if table.max_leverage is None:
+        raise ValueError(f"table {table.id or '(unnamed)'} does not publish max leverage")
+    caps = np.where(np.isinf(table.caps), table.floors * 2 + 1, table.caps)
+    edges = np.concatenate((table.floors[:1], caps))
+    ax.stairs(table.max_leverage, edges, color="tab:blue", lw=2, label="max leverage")
+    ax.set_xscale("symlog", linthresh=max(edges[1] / 10, 1e-9))
+    ax.set_xlabel(f"position size ({table.unit})")
+    ax.set_ylabel("max leverage (×)")
+    if highlight is not None:
+        ax.axvline(float(highlight), color="black", lw=1, ls="--", label="your position")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)

@@ -1,0 +1,10 @@
+"""Interactive explorers for the lessons (ipywidgets + matplotlib; imported on demand).
+
+Use ``%matplotlib widget`` in a notebook for figures that update in place; under other backends
+the explorer re-renders its figure image on each change.
+"""
+
+from .base import Explorer
+from .isolated import IsolatedExplorer
+
+__all__ = ["Explorer", "IsolatedExplorer"]

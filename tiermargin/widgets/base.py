@@ -1,0 +1,169 @@
+"""The explorer pattern: named controls → one ``update`` that calls the library → readouts and a
+figure updated in place. Errors raised while updating are shown in the widget, never swallowed.
+
+Subclasses implement :meth:`Explorer._controls` (the named controls) and :meth:`Explorer.update`
+(compute ``self.state`` from the controls with the core layers, move the plot's artists, fill the
+readout). Everything else — wiring, error display, redraw, timing — lives here.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from html import escape
+from typing import Any
+
+import ipywidgets as W
+from IPython.display import clear_output, display
+
+from ..plots import new_figure
+
+
+class Explorer:
+    """Base class of the lesson explorers (an ipywidgets layout with named controls).
+
+    Attributes
+    ----------
+    controls : dict[str, ipywidgets.Widget]
+        The controls by name; tests set ``explorer.controls[name].value`` and read ``state``.
+    state : dict
+        What the last successful update computed (the readouts' numbers).
+    error : ipywidgets.HTML
+        Shows the message of the last failed update (empty when the last update succeeded).
+    last_error : str or None
+        The same message as text.
+    last_update_ms : float
+        Duration of the last update including the redraw.
+    view : ipywidgets.VBox
+        The whole explorer; displaying the explorer displays it.
+    """
+
+    title = "Explorer"
+    figsize = (8.0, 4.2)
+
+    def __init__(self) -> None:
+        self.controls: dict[str, W.ValueWidget] = self._controls()
+        self.state: dict[str, Any] = {}
+        self.last_error: str | None = None
+        self.last_update_ms = 0.0
+        self.error = W.HTML()
+        self.readout = W.HTML(layout=W.Layout(min_width="300px"))
+        self.key = W.HTML()  # the plot's key, if a subclass sets one
+        self.fig = new_figure(*self.figsize)
+        self._holding = False
+        self._canvas = self.fig.canvas if isinstance(self.fig.canvas, W.DOMWidget) else W.Output()
+        # blit where the canvas is live (ipympl) or headless; a static image needs plain draws
+        self.blit = not (isinstance(self._canvas, W.Output) and _in_kernel())
+        self._build_plot()
+        for control in self.controls.values():
+            control.observe(self._on_change, names="value")
+        self.view = W.VBox([
+            W.HTML(f"<h3 style='margin:0'>{escape(self.title)}</h3>"),
+            W.GridBox(list(self.controls.values()),
+                      layout=W.Layout(grid_template_columns="repeat(3, minmax(240px, 1fr))")),
+            self.error,
+            W.HBox([W.VBox([self._canvas, self.key]), self.readout]),
+        ])
+        self.refresh()
+
+    # ------------------------------------------------------------------ for subclasses
+    def _controls(self) -> dict[str, W.ValueWidget]:
+        raise NotImplementedError
+
+    def _build_plot(self) -> None:
+        """Create the figure's artists once (subclasses)."""
+        raise NotImplementedError
+
+    def update(self) -> None:
+        """Recompute ``state`` from the controls, move the artists, fill the readout (subclasses)."""
+        raise NotImplementedError
+
+    def _on_control(self, name: str) -> None:
+        """Hook for a control change before the update (e.g. re-range a slider); default none."""
+
+    # ------------------------------------------------------------------ machinery
+    def refresh(self) -> None:
+        """Run :meth:`update` and redraw; show any error in the widget instead of losing it."""
+        t0 = time.perf_counter()
+        try:
+            self.update()
+        except Exception as e:  # noqa: BLE001 — every failure is shown to the user
+            self.last_error = str(e) if isinstance(e, (ValueError, TypeError)) else (
+                f"{type(e).__name__}: {e} (at {traceback.extract_tb(e.__traceback__)[-1].name})")
+            self.error.value = (
+                "<div style='color:#b00020;border:1px solid #b00020;padding:4px 8px;border-radius:4px'>"
+                f"⚠ {escape(self.last_error)} — the figure and readouts show the last valid state.</div>"
+            )
+            return
+        self.last_error = None
+        self.error.value = ""
+        self._redraw()
+        self.last_update_ms = (time.perf_counter() - t0) * 1000
+
+    @contextmanager
+    def hold(self) -> Iterator[None]:
+        """Change several controls with one update at the end."""
+        outer = self._holding
+        self._holding = True
+        try:
+            yield
+        finally:
+            self._holding = outer
+        if not outer:
+            self.refresh()
+
+    def set(self, **values: Any) -> None:
+        """Set several controls by name, then update once."""
+        unknown = set(values) - set(self.controls)
+        if unknown:
+            raise ValueError(f"unknown control(s) {sorted(unknown)}; controls are {sorted(self.controls)}")
+        with self.hold():
+            for name, value in values.items():
+                self.controls[name].value = value
+
+    def _on_change(self, change: dict[str, Any]) -> None:
+        if self._holding:
+            return
+        name = next(k for k, c in self.controls.items() if c is change["owner"])
+        with self.hold():
+            self._on_control(name)
+
+    def _render(self) -> None:
+        """Draw the figure (subclasses may blit); default: a full draw."""
+        self.fig.canvas.draw_idle()
+
+    def _redraw(self) -> None:
+        self._render()
+        if not self.blit:
+            with self._canvas:
+                clear_output(wait=True)
+                display(self.fig)
+
+    def _ipython_display_(self) -> None:
+        display(self.view)
+
+
+def _in_kernel() -> bool:
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython is a dependency of ipywidgets
+        return False
+    return get_ipython() is not None
+
+
+def readout_table(rows: list[tuple[str, str]]) -> str:
+    """HTML for a two-column readout (label, formatted value)."""
+    body = "".join(
+        f"<tr><td style='padding:1px 8px 1px 0;color:#555'>{escape(k)}</td>"
+        f"<td style='text-align:right;font-family:monospace'>{v}</td></tr>"
+        for k, v in rows
+    )
+    return f"<table style='font-size:13px'>{body}</table>"
+
+
+def fmt_amount(x: float, currency: str = "") -> str:
+    """Money with thousands separators: 2 decimals from 1 up, 6 below (coin amounts)."""
+    decimals = 2 if abs(x) >= 1 or x == 0 else 6
+    return f"{x:,.{decimals}f} {currency}".rstrip()
