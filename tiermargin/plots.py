@@ -17,7 +17,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 from numpy.typing import ArrayLike
 
 from .isolated import IsolatedPosition
@@ -32,7 +32,7 @@ def new_figure(width: float = 8.0, height: float = 4.2) -> Figure:
     """
     with plt.ioff():
         fig = plt.figure(figsize=(width, height))
-    fig.subplots_adjust(left=0.11, right=0.98, bottom=0.13, top=0.97)  # fixed: no per-draw layout solve
+    fig.subplots_adjust(left=0.12, right=0.95, bottom=0.13, top=0.97)  # fixed: no per-draw layout solve
     canvas = fig.canvas
     for attr, value in (("header_visible", False), ("footer_visible", False), ("resizable", False)):
         if hasattr(canvas, attr):
@@ -126,8 +126,9 @@ class MarginPlot:
         self.set_currency(currency)
         ax.axhline(0, color="0.3", lw=0.6)
         ax.grid(alpha=0.3)
-        ax.xaxis.set_major_locator(MaxNLocator(6))
-        ax.yaxis.set_major_locator(MaxNLocator(6))
+        for axis in (ax.xaxis, ax.yaxis):
+            axis.set_major_locator(MaxNLocator(6))
+            axis.set_major_formatter(FuncFormatter(_thousands))
         if legend:
             ax.legend(loc="upper left", fontsize=8, framealpha=0.85)
 
@@ -145,9 +146,9 @@ class MarginPlot:
                          f"{escape(label)}")
         return f"<div style='font-size:12px'>{''.join(items)}</div>"
 
-    def set_currency(self, currency: str) -> None:
-        """Relabel the axes for a settle currency."""
-        self.ax.set_xlabel("mark price (quote currency per coin)")
+    def set_currency(self, currency: str, price_unit: str | None = None) -> None:
+        """Relabel the axes: amounts in the settle currency, prices in ``price_unit`` (default the same)."""
+        self.ax.set_xlabel(f"mark price ({price_unit or currency})")
         self.ax.set_ylabel(f"amount ({currency})")
 
     def move_mark(self, mark: float) -> None:
@@ -183,6 +184,10 @@ class MarginPlot:
         _set_vline(self.bankruptcy_line, c.bankruptcy)
         self.ax.set_xlim(c.price[0], c.price[-1])
         self.ax.set_ylim(lo - pad, hi + pad)
+
+
+def _thousands(x: float, _pos: int) -> str:
+    return f"{x:,.0f}" if abs(x) >= 100 or x == 0 else f"{x:.4g}"
 
 
 def _set_vline(line, x: float | None) -> None:

@@ -135,7 +135,8 @@ class IsolatedExplorer(Explorer):
         else:
             pos = self.position()
             curves = MarginCurves.for_position(pos, mark)
-            self.plot.set_currency(pos.table.contract.settle)
+            c = pos.table.contract
+            self.plot.set_currency(c.settle, c.settle if c.kind == "linear" else "USD")
             self.plot.update(curves)
             self._drawn, self._window = key, (curves.price[0], curves.price[-1])
         state = pos.summary(mark)
