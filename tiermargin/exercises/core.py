@@ -1,0 +1,484 @@
+"""The checker framework: exercises as data, per-student numbers, hidden cases.
+
+An :class:`Exercise` is data: how to draw a student's numbers, the expected answer (always computed
+by the library's core modules, never re-derived here), the shape of the answer and a hint. There is
+one checking mechanism for all of them:
+
+* :class:`Value` — one number or flag (``ex.check(1, bankruptcy)``);
+* :class:`Record` — several named values (``ex.check(3, legacy=..., coinw=...)``);
+* :class:`Function` — a function the student writes, called on the student's numbers *and* on
+  hidden cases (other sides, sizes, tables...), so a function right on one case only is caught.
+
+Every check returns a :class:`~tiermargin.exercises.feedback.Feedback` and never raises on a wrong
+answer: ``None`` or ``...`` means not attempted, a wrong type (text, a list, a function that
+raises or returns junk) is "wrong" with a hint naming what was expected.
+
+Numbers differ per student: :class:`ExerciseSet` draws them with :class:`Draw`, which hashes
+(sha256) the lesson, the exercise, the student id (or seed) and the name of the number, so the
+same id gives the same numbers on any machine and any Python or numpy version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import numbers
+import reprlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, ClassVar, TypeVar, Union
+
+import numpy as np
+
+from .feedback import Feedback
+
+T = TypeVar("T")
+Numbers = Mapping[str, Any]
+
+_SHORT = reprlib.Repr()
+_SHORT.maxstring = _SHORT.maxother = 40
+
+
+def missing(answer: Any) -> bool:
+    """True for an answer that was not given: ``None`` or ``...`` (the student template's placeholder)."""
+    return answer is None or answer is Ellipsis
+
+
+def describe(x: Any) -> str:
+    """Short one-line description of what a student gave, for messages: ``a str ('19700')``."""
+    if callable(x) and not isinstance(x, type):
+        return f"a function ({getattr(x, '__name__', type(x).__name__)})"
+    name = type(x).__name__
+    article = "an" if name[0].lower() in "aeiou" else "a"
+    return f"{article} {name} ({_SHORT.repr(x)})"
+
+
+def one_line(text: str, limit: int = 160) -> str:
+    """``text`` on one line (whitespace collapsed), cut to ``limit`` characters."""
+    s = " ".join(str(text).split())
+    return s if len(s) <= limit else s[: limit - 1] + "…"
+
+
+def fmt(v: Any) -> str:
+    """A number as a student would type it (``48000``, ``0.5``); strings quoted."""
+    if isinstance(v, float) and v.is_integer() and abs(v) < 1e15:
+        return str(int(v))
+    return repr(v)
+
+
+class WrongType(Exception):
+    """Raised by a kind's ``coerce`` when an answer is not of the expected type."""
+
+
+# ---------------------------------------------------------------------- kinds of value
+@dataclass(frozen=True)
+class Number:
+    """A real number compared with a tolerance: ``|got − expected| <= max(abs_tol, rel_tol·|expected|)``.
+
+    Parameters
+    ----------
+    unit : str
+        Shown after the number and in hints ("a number in USDT").
+    abs_tol, rel_tol : float
+        Tolerances (``math.isclose``); ``inf`` equals only ``inf`` of the same sign.
+    spec : str
+        Format spec used to show a value.
+    ratio : bool
+        A ratio: an answer 100× the expected one gets the hint "give a fraction, not a percentage".
+    """
+
+    unit: str = ""
+    abs_tol: float = 0.0
+    rel_tol: float = 0.0
+    spec: str = ",.2f"
+    ratio: bool = False
+
+    @property
+    def what(self) -> str:
+        """What the answer should be, in words."""
+        if self.ratio:
+            return "a number (a ratio as a fraction: 0.05 for 5%)"
+        return f"a number in {self.unit}" if self.unit else "a number"
+
+    def coerce(self, x: Any) -> float:
+        """``x`` as a float; :class:`WrongType` unless it is a real number (not a bool) or a 0-d array of one."""
+        if isinstance(x, np.ndarray) and x.ndim == 0 and x.dtype.kind in "iuf":
+            return float(x)
+        if isinstance(x, numbers.Real) and not isinstance(x, (bool, np.bool_)):
+            return float(x)
+        raise WrongType(describe(x))
+
+    def matches(self, expected: float, got: float) -> bool:
+        """True when ``got`` equals ``expected`` within the tolerances."""
+        return math.isclose(got, expected, rel_tol=self.rel_tol, abs_tol=self.abs_tol)
+
+    def show(self, v: float) -> str:
+        """``v`` formatted with its unit."""
+        return f"{v:{self.spec}} {self.unit}".rstrip()
+
+    def near_miss(self, expected: float, got: float) -> str | None:
+        """A hint for a recognisable slip (a percentage for a ratio), else None."""
+        if self.ratio and self.matches(100 * expected, got):
+            return "that looks like a percentage: give the ratio as a fraction (0.05, not 5)"
+        return None
+
+
+@dataclass(frozen=True)
+class Flag:
+    """True or False."""
+
+    what: ClassVar[str] = "True or False"
+
+    def coerce(self, x: Any) -> bool:
+        """``x`` as a bool; :class:`WrongType` unless it is a bool (Python or numpy)."""
+        if isinstance(x, (bool, np.bool_)):
+            return bool(x)
+        raise WrongType(describe(x))
+
+    def matches(self, expected: bool, got: bool) -> bool:
+        """True when equal."""
+        return bool(expected) == got
+
+    def show(self, v: bool) -> str:
+        """``True`` / ``False``."""
+        return str(bool(v))
+
+    def near_miss(self, expected: bool, got: bool) -> str | None:
+        """No recognisable slips for a flag."""
+        return None
+
+
+Kind = Union[Number, Flag]
+
+MONEY = Number("USDT", abs_tol=0.01)  # to the cent
+RATIO = Number(rel_tol=1e-6, abs_tol=1e-12, spec=".6g", ratio=True)
+SIZE = Number(rel_tol=1e-9, spec=",.10g")  # a tier cap: notional or contracts; may be inf
+
+
+# ---------------------------------------------------------------------- exercises
+@dataclass(frozen=True)
+class Mistake:
+    """A common wrong answer, recognised to give a pointed hint.
+
+    Parameters
+    ----------
+    answer : callable
+        The student's numbers → the value that mistake produces (computed with the library).
+    hint : str
+        What to say when the answer equals it.
+    """
+
+    answer: Callable[[Numbers], Any]
+    hint: str
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """One exercise, as data.
+
+    Parameters
+    ----------
+    title : str
+        Short title ("Bankruptcy price").
+    numbers : callable
+        :class:`Draw` → the student's numbers (a dict of plain values: str, int, float).
+    expected : callable
+        Numbers → the expected answer, computed with the library. For a :class:`Record`, a dict
+        of the field values; for a :class:`Function`, the return value for one case's arguments.
+    answer : Value, Record or Function
+        The shape of the answer.
+    hint : str
+        Shown with a wrong value; says which formula applies and where the lesson explains it.
+    mistakes : tuple of Mistake
+        Recognised wrong answers (single values and functions' results on the student's numbers).
+    """
+
+    title: str
+    numbers: Callable[[Draw], dict[str, Any]]
+    expected: Callable[[Numbers], Any]
+    answer: Value | Record | Function
+    hint: str
+    mistakes: tuple[Mistake, ...] = ()
+
+    def mismatch_hint(self, kind: Kind, numbers: Numbers, expected: Any, got: Any) -> str:
+        """The hint for a wrong value: a recognised mistake's, a near miss's, or the exercise's."""
+        for m in self.mistakes:
+            if kind.matches(m.answer(numbers), got):
+                return m.hint
+        return kind.near_miss(expected, got) or self.hint
+
+
+@dataclass(frozen=True)
+class Value:
+    """The answer is one value (``ex.check(n, answer)``)."""
+
+    kind: Kind
+    names: ClassVar[tuple[str, ...]] = ("answer",)
+
+    def judge(self, n: int, ex: Exercise, numbers: Numbers, given: Mapping[str, Any]) -> Feedback:
+        """Feedback on ``given["answer"]``."""
+        got = given["answer"]
+        if missing(got):
+            return Feedback(n, "not attempted", "replace ... with your answer")
+        try:
+            value = self.kind.coerce(got)
+        except WrongType as e:
+            return Feedback(n, "wrong", f"got {e}", f"the answer is {self.kind.what}")
+        expected = ex.expected(numbers)
+        if self.kind.matches(expected, value):
+            return Feedback(n, "correct", self.kind.show(value))
+        hint = ex.mismatch_hint(self.kind, numbers, expected, value)
+        return Feedback(n, "wrong", f"{self.kind.show(value)} is not the answer", hint)
+
+    def show(self, expected: Any) -> str:
+        """The expected answer, formatted (answer keys)."""
+        return self.kind.show(expected)
+
+
+@dataclass(frozen=True)
+class Record:
+    """The answer is several named values (``ex.check(n, a=..., b=...)``); each is checked."""
+
+    fields: Mapping[str, Kind]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The field names, in order."""
+        return tuple(self.fields)
+
+    def judge(self, n: int, ex: Exercise, numbers: Numbers, given: Mapping[str, Any]) -> Feedback:
+        """Feedback on every field: wrong if any is wrong, not attempted while any is missing."""
+        expected = ex.expected(numbers)
+        right: list[str] = []
+        todo: list[str] = []
+        wrong: list[tuple[str, str]] = []  # (message, hint)
+        for name, kind in self.fields.items():
+            got = given[name]
+            if missing(got):
+                todo.append(name)
+                continue
+            try:
+                value = kind.coerce(got)
+            except WrongType as e:
+                wrong.append((f"{name} is {e}", f"{name} is {kind.what}"))
+                continue
+            if kind.matches(expected[name], value):
+                right.append(f"{name} {kind.show(value)}")
+            else:
+                hint = kind.near_miss(expected[name], value) or ex.hint
+                wrong.append((f"{name} = {kind.show(value)} is not right", hint))
+        if wrong:
+            return Feedback(n, "wrong", "; ".join(m for m, _ in wrong), wrong[0][1])
+        if not right:
+            return Feedback(n, "not attempted", f"replace ... with your answers ({', '.join(self.names)})")
+        if todo:
+            done = ", ".join(name for name in self.names if name not in todo)
+            return Feedback(n, "not attempted", f"{done} right so far; still to do: {', '.join(todo)}")
+        return Feedback(n, "correct", ", ".join(right))
+
+    def show(self, expected: Mapping[str, Any]) -> str:
+        """The expected answers, formatted (answer keys)."""
+        return ", ".join(f"{name} {kind.show(expected[name])}" for name, kind in self.fields.items())
+
+
+@dataclass(frozen=True)
+class Function:
+    """The answer is a function, checked on the student's numbers and on hidden cases.
+
+    Parameters
+    ----------
+    name : str
+        The function's name in the task (``liquidation_price``).
+    parameters : tuple of str
+        Its parameters, in order; the student's numbers and each hidden case have exactly these keys.
+    returns : Number or Flag
+        What it returns.
+    hidden : tuple of dict
+        Hidden cases (plain values, like the student's numbers).
+    convert : mapping
+        Parameter name → function turning the plain value into the argument passed (e.g. a table
+        id into a :class:`~tiermargin.TierTable`).
+    """
+
+    name: str
+    parameters: tuple[str, ...]
+    returns: Kind
+    hidden: tuple[Mapping[str, Any], ...]
+    convert: Mapping[str, Callable[[Any], Any]] = field(default_factory=dict)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """One answer: the function, under its name."""
+        return (self.name,)
+
+    @property
+    def signature(self) -> str:
+        """``name(a, b, c)``."""
+        return f"{self.name}({', '.join(self.parameters)})"
+
+    def call_text(self, case: Numbers) -> str:
+        """How a case is shown in messages: ``name(a=1, b='x')``."""
+        return f"{self.name}({', '.join(f'{p}={fmt(case[p])}' for p in self.parameters)})"
+
+    def judge(self, n: int, ex: Exercise, numbers: Numbers, given: Mapping[str, Any]) -> Feedback:
+        """Call the student's function on the student's numbers, then on every hidden case."""
+        f = given[self.name]
+        if missing(f):
+            return Feedback(n, "not attempted", f"replace ... with the function {self.signature}")
+        if not callable(f):
+            return Feedback(n, "wrong", f"got {describe(f)}", f"pass the function itself: ex.check({n}, {self.name})")
+        for case in (numbers, *self.hidden):
+            visible = case is numbers
+            call = self.call_text(case)
+            where = "" if visible else "a hidden case failed: "
+            try:
+                got = f(*(self.convert.get(p, _same)(case[p]) for p in self.parameters))
+            except Exception as e:  # the student's code: report it, never crash the checker
+                return Feedback(n, "wrong", one_line(f"{where}{call} raised {type(e).__name__}: {e}"), ex.hint)
+            if missing(got):
+                if visible:
+                    return Feedback(n, "not attempted", f"{self.name} returns {got!r}: write its body in place of ...")
+                return Feedback(n, "wrong", f"{where}{call} returned {got!r}", f"{self.name} must return {self.returns.what} in every case")
+            try:
+                value = self.returns.coerce(got)
+            except WrongType as e:
+                return Feedback(n, "wrong", f"{where}{call} returned {e}", f"{self.name} must return {self.returns.what}")
+            expected = ex.expected(case)
+            if not self.returns.matches(expected, value):
+                if visible:
+                    hint = ex.mismatch_hint(self.returns, numbers, expected, value)
+                    return Feedback(n, "wrong", f"on your numbers, {call} returned {self.returns.show(value)}, which is not right", hint)
+                return Feedback(
+                    n, "wrong",
+                    f"{where}{call} should be {self.returns.show(expected)}, got {self.returns.show(value)}",
+                    ex.hint,
+                )
+        return Feedback(n, "correct", f"{self.name} is right on your numbers and on {len(self.hidden)} hidden cases")
+
+    def show(self, expected: Any) -> str:
+        """The expected return value on the student's numbers, formatted (answer keys)."""
+        return f"{self.returns.show(expected)} on these numbers, plus {len(self.hidden)} hidden cases"
+
+
+def _same(x: T) -> T:
+    return x
+
+
+# ---------------------------------------------------------------------- variants
+class Draw:
+    """Deterministic choices for one student and one exercise.
+
+    Each choice hashes (sha256) the draw's key and the number's name, so adding a number to an
+    exercise does not change the others, and the same key gives the same numbers everywhere.
+
+    >>> d = Draw("lesson 02|exercise 1|id:demo")
+    >>> d.choice("leverage", (5, 10, 20)) == Draw("lesson 02|exercise 1|id:demo").choice("leverage", (5, 10, 20))
+    True
+    """
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+    def choice(self, name: str, options: Sequence[T]) -> T:
+        """One of ``options`` (a non-empty sequence), picked by the hash of the key and ``name``."""
+        if len(options) == 0:
+            raise ValueError(f"options for {name!r} must not be empty")
+        digest = hashlib.sha256(f"{self.key}|{name}".encode()).digest()
+        return options[int.from_bytes(digest[:8], "big") % len(options)]
+
+
+class Task:
+    """One student's numbers for one exercise: ``task.qty``, ``task.entry``...; shows as one line."""
+
+    def __init__(self, exercise: int, student: str, numbers: Numbers) -> None:
+        self.exercise = exercise
+        self.student = student
+        self.numbers = MappingProxyType(dict(numbers))
+
+    def __getattr__(self, name: str) -> Any:
+        numbers = vars(self).get("numbers", {})
+        if name in numbers:
+            return numbers[name]
+        raise AttributeError(f"exercise {vars(self).get('exercise')} has no number {name!r}; it has {', '.join(numbers)}")
+
+    def __repr__(self) -> str:
+        values = ", ".join(f"{k}={fmt(v)}" for k, v in self.numbers.items())
+        return f"Exercise {self.exercise} for {self.student}: {values}"
+
+
+class ExerciseSet:
+    """A lesson's exercises with one student's numbers.
+
+    Subclasses set ``lesson`` (e.g. ``"02"``) and ``exercises``.
+
+    Parameters
+    ----------
+    student_id : str, optional
+        Any non-empty text (a name, an email, a course id); defaults to ``"demo"``.
+    seed : int, optional
+        An integer instead of a student id (not both).
+    """
+
+    lesson: ClassVar[str] = ""
+    exercises: ClassVar[tuple[Exercise, ...]] = ()
+
+    def __init__(self, student_id: str | None = None, *, seed: int | None = None) -> None:
+        if student_id is not None and seed is not None:
+            raise ValueError("give student_id or seed, not both")
+        if seed is not None:
+            if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+                raise TypeError(f"seed must be an integer, got {seed!r}")
+            self.student, key = f"seed {int(seed)}", f"seed:{int(seed)}"
+        else:
+            sid = "demo" if student_id is None else student_id
+            if not isinstance(sid, str) or not sid.strip():
+                raise ValueError(f"student_id must be a non-empty string, got {sid!r}")
+            self.student, key = repr(sid.strip()), f"id:{sid.strip()}"
+        self._numbers = tuple(
+            ex.numbers(Draw(f"lesson {self.lesson}|exercise {n}|{key}"))
+            for n, ex in enumerate(self.exercises, start=1)
+        )
+
+    def _exercise(self, n: int) -> Exercise:
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= len(self.exercises):
+            raise ValueError(f"n must be an exercise number from 1 to {len(self.exercises)}, got {n!r}")
+        return self.exercises[n - 1]
+
+    def task(self, n: int) -> Task:
+        """This student's numbers for exercise ``n``."""
+        self._exercise(n)
+        return Task(int(n), self.student, self._numbers[n - 1])
+
+    def check(self, n: int, *args: Any, **kwargs: Any) -> Feedback:
+        """Check this student's answer to exercise ``n``: correct, wrong with a hint, or not attempted.
+
+        Answers are passed like arguments: ``check(1, value)``, ``check(3, legacy=..., coinw=...)``
+        or ``check(5, function)``; one left out counts as not attempted.
+
+        Raises
+        ------
+        ValueError
+            If ``n`` is not an exercise number.
+        TypeError
+            If an answer is passed under a name the exercise does not have, or too many are passed.
+        """
+        ex = self._exercise(n)
+        names = ex.answer.names
+        if len(args) > len(names):
+            raise TypeError(f"exercise {n} takes {len(names)} answer(s) ({', '.join(names)}), got {len(args)}")
+        given = dict(zip(names, args))
+        for name, value in kwargs.items():
+            if name not in names or name in given:
+                raise TypeError(f"exercise {n}: unexpected or repeated answer {name!r}; its answers are {', '.join(names)}")
+            given[name] = value
+        return ex.answer.judge(int(n), ex, self._numbers[n - 1], {k: given.get(k, ...) for k in names})
+
+    def answer_key(self) -> dict[int, Any]:
+        """Expected answers for this student, by exercise number (for a function: its value on the
+        student's numbers). For instructors."""
+        return {n: ex.expected(numbers) for n, (ex, numbers) in enumerate(zip(self.exercises, self._numbers), start=1)}
+
+    def __repr__(self) -> str:
+        titles = "\n".join(f"  {n}. {ex.title}" for n, ex in enumerate(self.exercises, start=1))
+        return f"Lesson {self.lesson} exercises for {self.student}:\n{titles}"
