@@ -32,6 +32,7 @@ table rising into a higher tier; the boundary is then the liquidation price).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Literal, NamedTuple
 
@@ -424,8 +425,16 @@ def _root(m: FloatArray, gamma: FloatArray, alpha: FloatArray, sq: FloatArray, u
         return (m + gamma - sq * u_e) / (alpha - sq)
 
 
-def _finish(shape: tuple[int, ...], contract_price, u: FloatArray, ok: NDArray[np.bool_], s: FloatArray, tier: NDArray[np.intp]) -> LiquidationPrice:
-    price = np.where(ok, contract_price(np.where(ok, u, 1.0)), np.where(s > 0, 0.0, np.inf))
+def _finish(
+    shape: tuple[int, ...],
+    price_of: Callable[[FloatArray], FloatArray],
+    u: FloatArray,
+    ok: NDArray[np.bool_],
+    s: FloatArray,
+    tier: NDArray[np.intp],
+) -> LiquidationPrice:
+    """Package roots ``u`` as prices: 0 (long) / inf (short) where none exists, original shape."""
+    price = np.where(ok, price_of(np.where(ok, u, 1.0)), np.where(s > 0, 0.0, np.inf))
     tier = np.where(ok, tier, 0)
     price, ok, tier = price.reshape(shape), ok.reshape(shape), tier.reshape(shape)
     if price.ndim == 0:
