@@ -291,3 +291,13 @@ def test_requirement_at_entry_broadcasts_over_prices():
     prices = np.array([50_000.0, 60_000.0, 70_000.0])
     np.testing.assert_allclose(p.requirement(prices), [p.requirement(60_000)] * 3)
     assert p.health(prices).shape == (3,) and p.margin_ratios(prices).coinw.shape == (3,)
+
+
+def test_first_liquidation_on_a_path():
+    p = IsolatedPosition.open(BTC, "long", 1, 60_000, 10)
+    lp = p.liquidation_price().price
+    path = np.array([60_000, 58_000, lp + 1, lp - 1, 59_000])
+    assert p.first_liquidation(path) == 3
+    assert p.first_liquidation([60_000, 61_000]) is None
+    with pytest.raises(ValueError, match="prices"):
+        p.first_liquidation([60_000, -1])

@@ -188,3 +188,30 @@ def test_the_mark_ignores_a_wick_in_the_last_price():
     idx = mp.index_price(m.spot).price
     mark = mp.mark_price(idx, mp.basis_moving_average(m.times, m.last - idx, 300))
     assert m.last.min() < 0.85 * m.last[0] and mark.min() > 0.95 * mark[0]
+
+
+def test_mark_prices_pipeline_equals_the_steps():
+    m = synthetic_market(seed=4, stale_venue=0, stale_from=1_000)
+    r = mp.mark_prices(m, window=120, threshold=0.03, weights=[1, 2, 1, 1], max_age=30)
+    idx = mp.index_price(m.spot, [1, 2, 1, 1], 0.03, m.quote_times, m.times, 30)
+    np.testing.assert_allclose(r.index.price, idx.price)
+    ma = mp.basis_moving_average(m.times, m.last - idx.price, 120)
+    np.testing.assert_allclose(r.mark, idx.price + ma)
+    r3 = mp.mark_prices(m, window=120, form="median3")
+    idx3 = mp.index_price(m.spot).price
+    ma3 = mp.basis_moving_average(m.times, m.last - idx3, 120)
+    np.testing.assert_allclose(r3.mark, mp.funding_mark_price(idx3, ma3, m.last, m.funding_rate,
+                                                              m.time_to_funding, m.funding_interval))
+    with pytest.raises(ValueError, match="form"):
+        mp.mark_prices(m, form="bybit")
+
+
+def test_a_wick_liquidates_under_last_price_marking_only():
+    import tiermargin as tm
+
+    m = synthetic_market(seed=1, wick=Wick(1_800, 60, 0.2, "last"))
+    mark = mp.mark_prices(m).mark
+    pos = tm.IsolatedPosition.open(tm.load_table("binance-usdm-btcusdt-2021"), "long", 1, mark[0], 10)
+    first = pos.first_liquidation(m.last)
+    assert first is not None and 1_800 <= m.times[first] <= 1_860
+    assert pos.first_liquidation(mark) is None

@@ -243,6 +243,16 @@ class IsolatedPosition:
         h = np.asarray(self.health(price)) <= 0
         return bool(h) if h.ndim == 0 else h
 
+    def first_liquidation(self, prices: ArrayLike) -> int | None:
+        """Index of the first price in a path at which the position is liquidated (None: never).
+
+        Scalar positions only; ``prices`` is a 1-d path (e.g. a mark or last-price series).
+        """
+        liq = np.asarray(self.is_liquidated(_check.positive("prices", prices).reshape(-1)))
+        if liq.ndim != 1:
+            raise ValueError("first_liquidation needs a single position, not an array")
+        return int(np.argmax(liq)) if liq.any() else None
+
     def margin_ratios(self, price: ArrayLike) -> MarginRatios:
         """The three displayed ratio conventions at ``price`` (see :class:`MarginRatios`)."""
         eq = np.asarray(self.equity(price))

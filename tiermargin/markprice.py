@@ -18,13 +18,16 @@ mark price"), built in three steps, all vectorized over time:
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from . import _check
 from ._check import FloatArray
+
+if TYPE_CHECKING:
+    from .market import Market
 
 
 class IndexPrice(NamedTuple):
@@ -205,3 +208,43 @@ def funding_mark_price(index: ArrayLike, basis_ma: ArrayLike, last: ArrayLike, f
     p2 = np.asarray(mark_price(index, basis_ma))
     p3 = _check.positive("last", last)
     return _check.scalar_or_array(np.median(np.stack(np.broadcast_arrays(p1, p2, p3)), axis=0))
+
+
+class MarkPrices(NamedTuple):
+    """Result of :func:`mark_prices`: every step of the mark-price pipeline over time."""
+
+    index: IndexPrice
+    basis_ma: FloatArray
+    mark: FloatArray
+
+
+def mark_prices(
+    market: Market,
+    window: float = 300.0,
+    threshold: float = 0.05,
+    weights: ArrayLike | None = None,
+    max_age: float | None = None,
+    form: Literal["okx", "median3"] = "okx",
+) -> MarkPrices:
+    """The whole pipeline on a :class:`~tiermargin.market.Market`: index → basis MA → mark.
+
+    Parameters
+    ----------
+    market : Market
+    window : float
+        Basis moving-average window (seconds).
+    threshold, weights, max_age
+        Index rules, as in :func:`index_price` (staleness uses the market's quote times).
+    form : {"okx", "median3"}
+        ``index + MA(basis)`` (OKX) or the median of three (Binance perpetuals).
+    """
+    _check.one_of("form", form, ("okx", "median3"))
+    stale = {} if max_age is None else dict(quote_times=market.quote_times, times=market.times, max_age=max_age)
+    idx = index_price(market.spot, weights, threshold, **stale)
+    ma = basis_moving_average(market.times, market.last - idx.price, window)
+    if form == "okx":
+        mark = np.asarray(mark_price(idx.price, ma))
+    else:
+        mark = np.asarray(funding_mark_price(idx.price, ma, market.last, market.funding_rate,
+                                             market.time_to_funding, market.funding_interval))
+    return MarkPrices(idx, ma, mark)

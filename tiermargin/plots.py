@@ -132,20 +132,6 @@ class MarginPlot:
         if legend:
             ax.legend(loc="upper left", fontsize=8, framealpha=0.85)
 
-    @classmethod
-    def legend_html(cls) -> str:
-        """The plot's key as HTML (explorers show it beside the figure: no per-draw cost)."""
-        items = []
-        for label, kw in cls.STYLE.values():
-            color = to_hex(kw.get("color", kw.get("colors")))
-            ls = kw.get("ls", kw.get("linestyles", "-"))
-            border = {"--": "dashed", ":": "dotted", "-.": "dashed"}.get(ls, "solid")
-            swatch = (f"background:{color};opacity:0.35;height:10px" if "alpha" in kw
-                      else f"border-top:2px {border} {color};height:0")
-            items.append(f"<span style='display:inline-block;width:22px;margin:0 4px 2px 10px;{swatch}'></span>"
-                         f"{escape(label)}")
-        return f"<div style='font-size:12px'>{''.join(items)}</div>"
-
     def set_currency(self, currency: str, price_unit: str | None = None) -> None:
         """Relabel the axes: amounts in the settle currency, prices in ``price_unit`` (default the same)."""
         self.ax.set_xlabel(f"mark price ({price_unit or currency})")
@@ -184,6 +170,24 @@ class MarginPlot:
         _set_vline(self.bankruptcy_line, c.bankruptcy)
         self.ax.set_xlim(c.price[0], c.price[-1])
         self.ax.set_ylim(lo - pad, hi + pad)
+
+
+def legend_html(style: dict[str, tuple[str, dict]]) -> str:
+    """A plot's key as HTML, from its ``STYLE`` table (explorers show it beside the figure, so
+    redraws pay nothing for a legend)."""
+    items = []
+    for label, kw in style.values():
+        color = to_hex(kw.get("color", kw.get("colors")))
+        if "marker" in kw:
+            swatch = f"<b style='color:{color};margin:0 6px 0 10px'>✕</b>"
+        else:
+            ls = kw.get("ls", kw.get("linestyles", "-"))
+            border = {"--": "dashed", ":": "dotted", "-.": "dashed"}.get(ls, "solid")
+            css = (f"background:{color};opacity:0.35;height:10px" if "alpha" in kw
+                   else f"border-top:2px {border} {color};height:0")
+            swatch = f"<span style='display:inline-block;width:22px;margin:0 4px 2px 10px;{css}'></span>"
+        items.append(swatch + escape(label))
+    return f"<div style='font-size:12px'>{''.join(items)}</div>"
 
 
 def _thousands(x: float, _pos: int) -> str:
@@ -230,3 +234,80 @@ def plot_max_leverage(ax: Axes, table: TierTable, highlight: ArrayLike | None = 
         ax.axvline(float(highlight), color="black", lw=1, ls="--", label="your position")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
+
+
+@dataclass
+class PriceSeries:
+    """What :class:`PriceSeriesPlot` draws: last, index and mark over time, and a position's line.
+
+    Attributes
+    ----------
+    minutes : array
+        Time axis (minutes).
+    last, index, mark : array
+        The perpetual's last trade, the spot index and the mark price.
+    liquidation : float or None
+        The position's liquidation price (None if it has none).
+    first_by_last, first_by_mark : int or None
+        Sample at which the position would first be liquidated marking to the last price, and to
+        the mark price (None: never).
+    """
+
+    minutes: np.ndarray
+    last: np.ndarray
+    index: np.ndarray
+    mark: np.ndarray
+    liquidation: float | None
+    first_by_last: int | None
+    first_by_mark: int | None
+
+
+class PriceSeriesPlot:
+    """Last trade, index and mark price over time with a position's liquidation price.
+
+    Parameters
+    ----------
+    ax : Axes
+    currency : str
+        Price unit for the y label.
+    """
+
+    STYLE = {
+        "last": ("last trade (perpetual)", dict(color="0.55", lw=1)),
+        "index": ("index (spot venues)", dict(color="tab:green", lw=1.5)),
+        "mark": ("mark price", dict(color="tab:blue", lw=2)),
+        "liquidation": ("position's liquidation price", dict(color="tab:red", lw=1.5, ls="--")),
+        "by_last": ("liquidated if marked to the last trade", dict(color="tab:red", marker="X", ms=10, ls="none")),
+        "by_mark": ("liquidated if marked to the mark price", dict(color="tab:blue", marker="X", ms=10, ls="none")),
+    }
+
+    def __init__(self, ax: Axes, currency: str) -> None:
+        self.ax = ax
+        st = {k: dict(label=label, **kw) for k, (label, kw) in self.STYLE.items()}
+        x = np.array([0.0, 1.0])
+        self.last_line = ax.plot(x, x, **st["last"])[0]
+        self.index_line = ax.plot(x, x, **st["index"])[0]
+        self.mark_line = ax.plot(x, x, **st["mark"])[0]
+        self.liquidation_line = ax.axhline(0, **st["liquidation"])
+        self.by_last = ax.plot([], [], **st["by_last"])[0]
+        self.by_mark = ax.plot([], [], **st["by_mark"])[0]
+        ax.set_xlabel("time (minutes)")
+        ax.set_ylabel(f"price ({currency})")
+        ax.grid(alpha=0.3)
+        ax.yaxis.set_major_locator(MaxNLocator(6))
+        ax.yaxis.set_major_formatter(FuncFormatter(_thousands))
+
+    def update(self, s: PriceSeries) -> None:
+        """Move every artist to the new series (no artist is created or removed)."""
+        for line, y in ((self.last_line, s.last), (self.index_line, s.index), (self.mark_line, s.mark)):
+            line.set_data(s.minutes, y)
+        self.liquidation_line.set_visible(s.liquidation is not None)
+        if s.liquidation is not None:
+            self.liquidation_line.set_ydata([s.liquidation, s.liquidation])
+        for marker, i, y in ((self.by_last, s.first_by_last, s.last), (self.by_mark, s.first_by_mark, s.mark)):
+            marker.set_data(([s.minutes[i]], [y[i]]) if i is not None else ([], []))
+        ys = [s.last, s.index, s.mark] + ([[s.liquidation]] if s.liquidation is not None else [])
+        lo, hi = min(float(np.min(y)) for y in ys), max(float(np.max(y)) for y in ys)
+        pad = 0.05 * (hi - lo or 1.0)
+        self.ax.set_xlim(s.minutes[0], s.minutes[-1])
+        self.ax.set_ylim(lo - pad, hi + pad)

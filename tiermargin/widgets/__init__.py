@@ -6,5 +6,6 @@ the explorer re-renders its figure image on each change.
 
 from .base import Explorer
 from .isolated import IsolatedExplorer
+from .markprice import MarkPriceExplorer
 
-__all__ = ["Explorer", "IsolatedExplorer"]
+__all__ = ["Explorer", "IsolatedExplorer", "MarkPriceExplorer"]

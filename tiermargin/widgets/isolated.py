@@ -8,7 +8,7 @@ import ipywidgets as W
 import numpy as np
 
 from ..isolated import IsolatedPosition
-from ..plots import MarginCurves, MarginPlot
+from ..plots import MarginCurves, MarginPlot, legend_html
 from ..tiers import load_table, table_ids, table_info
 from .base import Explorer, fmt_amount, readout_table
 
@@ -88,7 +88,7 @@ class IsolatedExplorer(Explorer):
 
     def _build_plot(self) -> None:
         self.plot = MarginPlot(self.fig.add_subplot(), "USDT", blit=self.blit, legend=False)
-        self.key.value = MarginPlot.legend_html()
+        self.key.value = legend_html(MarginPlot.STYLE)
         self._drawn: tuple[Any, ...] | None = None  # controls (bar the mark) the curves were drawn for
         self._window = (0.0, 0.0)
 
