@@ -215,3 +215,9 @@ def test_a_wick_liquidates_under_last_price_marking_only():
     first = pos.first_liquidation(m.last)
     assert first is not None and 1_800 <= m.times[first] <= 1_860
     assert pos.first_liquidation(mark) is None
+
+
+def test_no_weighted_fresh_venue_falls_back_to_the_median():
+    q = np.array([[100.0, 101.0, 102.0, 90.0]])
+    r = mp.index_price(q, weights=[0, 0, 0, 1], quote_times=[[5.0, 5.0, 5.0, 0.0]], times=[5.0], max_age=1)
+    assert r.median_used[0] and r.price[0] == pytest.approx(101.0)

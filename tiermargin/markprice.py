@@ -88,6 +88,8 @@ def index_price(
     Returns
     -------
     IndexPrice
+        If every kept venue has weight 0 (say the only weighted venue went stale), there is no
+        weighted average to take: the median of the fresh venues is used and ``median_used`` is True.
 
     Raises
     ------
@@ -111,7 +113,6 @@ def index_price(
     keep = fresh & ~outlier
     wk = np.where(keep, w, 0.0)
     total = wk.sum(axis=1)
-    # every kept venue may have weight 0 (weights given as 0): fall back to the median then too
     median_used |= total <= 0
     with np.errstate(invalid="ignore", divide="ignore"):
         weighted = (wk * q).sum(axis=1) / total
