@@ -550,7 +550,7 @@ def _candidate_roots(
     rate = table.mmr + f
     for start in range(0, n, _CHUNK):
         sl = slice(start, start + _CHUNK)
-        a_c, w_c, qfv_c = a[sl, None], w[sl, None], qfv[sl, None]
+        a_c, w_c = a[sl, None], w[sl, None]
         with np.errstate(divide="ignore", invalid="ignore"):
             x = -(a_c + table.cum) / (w_c - rate)  # root in size, per tier
         ok = np.isfinite(x) & (x > 0) & (x >= lo) & (x <= hi)
