@@ -429,4 +429,4 @@ def test_answer_key_cli_rejects_an_unknown_lesson(capsys):
     assert "02" in lessons() and exercise_set("02") is lesson02.Exercises
     with pytest.raises(SystemExit) as e:
         key_main(["99", "alice"])
-    assert e.value.code != 0 and "lesson must be one of 02" in capsys.readouterr().err
+    assert e.value.code != 0 and f"lesson must be one of {', '.join(lessons())}" in capsys.readouterr().err

@@ -20,6 +20,7 @@ same id gives the same numbers on any machine and any Python or numpy version.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import numbers
@@ -31,6 +32,7 @@ from typing import Any, ClassVar, TypeVar, Union
 
 import numpy as np
 
+from ..tiers import TierTable, load_table
 from .feedback import Feedback
 
 T = TypeVar("T")
@@ -65,6 +67,18 @@ def fmt(v: Any) -> str:
     if isinstance(v, float) and v.is_integer() and abs(v) < 1e15:
         return str(int(v))
     return repr(v)
+
+
+def see(notebook: str, *sections: str) -> str:
+    """The end of a hint pointing at lesson sections: `` (see “A” and “B” in lessons/NN_x.ipynb)``."""
+    names = " and ".join(f"“{s}”" for s in sections)
+    return f" (see {names} in {notebook})"
+
+
+@functools.lru_cache(maxsize=None)
+def bundled_table(table_id: str) -> TierTable:
+    """:func:`~tiermargin.load_table`, loaded once per id (exercises draw numbers from tables often)."""
+    return load_table(table_id)
 
 
 class WrongType(Exception):

@@ -24,12 +24,13 @@ Exercise 1 — wrong: got a str ('45000'). Hint: the answer is a number in USDT
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 
-from .. import IsolatedPosition, TierTable, liquidation_price, load_table
+from .. import IsolatedPosition, TierTable, liquidation_price
 from ..isolated import RequirementAt
 from .core import (
+    bundled_table,
+    see,
     MONEY,
     RATIO,
     SIZE,
@@ -47,15 +48,6 @@ from .core import (
 BTC = "binance-usdm-btcusdt-2021"
 LESSON = "lessons/02_isolated_margin.ipynb"
 SIDES = ("long", "short")
-
-
-def _see(section: str) -> str:
-    return f" (see “{section}” in {LESSON})"
-
-
-@lru_cache(maxsize=None)
-def _table(table_id: str) -> TierTable:
-    return load_table(table_id)
 
 
 def _open(n: Numbers, table: TierTable, requirement_at: RequirementAt = "mark") -> IsolatedPosition:
@@ -76,13 +68,13 @@ def _bankruptcy_numbers(d: Draw) -> dict[str, Any]:
 BANKRUPTCY = Exercise(
     title="Bankruptcy price",
     numbers=_bankruptcy_numbers,
-    expected=lambda n: _open(n, _table(BTC)).bankruptcy_price().price,
+    expected=lambda n: _open(n, bundled_table(BTC)).bankruptcy_price().price,
     answer=Value(MONEY),
     hint="the bankruptcy price is where equity M + Q·(P − EP) reaches 0, with M = Q·EP/L"
-    + _see("Liquidation and bankruptcy prices"),
+    + see(LESSON, "Liquidation and bankruptcy prices"),
     mistakes=(
         Mistake(
-            lambda n: _open({**n, "side": "short"}, _table(BTC)).bankruptcy_price().price,
+            lambda n: _open({**n, "side": "short"}, bundled_table(BTC)).bankruptcy_price().price,
             "that is a short's bankruptcy price: a long loses when the price falls, so P = EP·(1 − 1/L)",
         ),
     ),
@@ -110,7 +102,7 @@ BYBIT = Exercise(
     expected=lambda n: _bybit(n).liquidation_price().price,
     answer=Value(MONEY),
     hint="with IM = Q·EP/L and MM = Q·EP·MMR (valued at entry), LP = EP − (IM − MM)/Q"
-    + _see("Liquidation and bankruptcy prices"),
+    + see(LESSON, "Liquidation and bankruptcy prices"),
     mistakes=(
         Mistake(
             lambda n: _bybit(n, "mark").liquidation_price().price,
@@ -140,7 +132,7 @@ def _ratios_numbers(d: Draw) -> dict[str, Any]:
         "leverage": d.choice("leverage", (10, 20, 25, 50)),
         "table": BTC,
     }
-    p = _open(n, _table(BTC))
+    p = _open(n, bundled_table(BTC))
     where, frac = d.choice("mark", _MARKS)
     lp = p.liquidation_price().price
     towards = p.bankruptcy_price().price if where == "past" else n["entry"]
@@ -149,7 +141,7 @@ def _ratios_numbers(d: Draw) -> dict[str, Any]:
 
 
 def _ratios_expected(n: Numbers) -> dict[str, Any]:
-    p = _open(n, _table(n["table"]))
+    p = _open(n, bundled_table(n["table"]))
     r = p.margin_ratios(n["mark"])
     return {"legacy": r.legacy, "coinw": r.coinw, "binance": r.binance, "liquidated": p.is_liquidated(n["mark"])}
 
@@ -161,7 +153,7 @@ RATIOS = Exercise(
     answer=Record({"legacy": RATIO, "coinw": RATIO, "binance": RATIO, "liquidated": Flag()}),
     hint="with equity = M + UPL at the mark and MM = value·MMR − cum of the tier of the value at the "
     "mark: legacy = equity/value, coinw = equity/MM, binance = MM/equity; liquidated when equity ≤ MM"
-    + _see("Margin ratios: three conventions, one health"),
+    + see(LESSON, "Margin ratios: three conventions, one health"),
 )
 
 
@@ -184,14 +176,14 @@ ADD_MARGIN = Exercise(
     title="Margin to add to move the liquidation price",
     numbers=_add_margin_numbers,
     # At the target the new health must be 0: the margin to add is minus today's health there.
-    expected=lambda n: -_open(n, _table(n["table"])).health(n["target"]),
+    expected=lambda n: -_open(n, bundled_table(n["table"])).health(n["target"]),
     answer=Value(MONEY),
     hint="at the new liquidation price the equity equals the maintenance margin: "
     "M + added + UPL(target) = MM(target), with MM = value·MMR − cum of the tier at the target"
-    + _see("Adding margin"),
+    + see(LESSON, "Adding margin"),
     mistakes=(
         Mistake(
-            lambda n: -_open(n, _table(n["table"])).equity(n["target"]),
+            lambda n: -_open(n, bundled_table(n["table"])).equity(n["target"]),
             "that margin moves the bankruptcy price to the target; the liquidation price comes "
             "earlier, where the equity still equals the maintenance margin MM(target)",
         ),
@@ -230,7 +222,7 @@ LP_FUNCTION = Exercise(
         ),
     ),
     hint="with s = +1 for a long and −1 for a short, LP = (margin − s·qty·entry)/(qty·mmr − s·qty)"
-    + _see("Liquidation and bankruptcy prices"),
+    + see(LESSON, "Liquidation and bankruptcy prices"),
 )
 
 
@@ -240,14 +232,14 @@ _LEVERAGES = (1, 2, 3, 4, 5, 8, 10, 12, 15, 20, 25, 30, 40, 50, 75, 100, 125)
 
 def _largest_numbers(d: Draw) -> dict[str, Any]:
     table_id = d.choice("table", (BTC, "binance-usdm-adabusd", "binance-usdm-zecusdt"))
-    top = _table(table_id).max_leverage[0]
+    top = bundled_table(table_id).max_leverage[0]
     return {"table": table_id, "leverage": d.choice("leverage", [x for x in _LEVERAGES if x <= top])}
 
 
 LARGEST = Exercise(
     title="The largest position allowed at a leverage",
     numbers=_largest_numbers,
-    expected=lambda c: _table(c["table"]).max_size_at_leverage(c["leverage"]),
+    expected=lambda c: bundled_table(c["table"]).max_size_at_leverage(c["leverage"]),
     answer=Function(
         "largest_position",
         ("table", "leverage"),
@@ -263,10 +255,10 @@ LARGEST = Exercise(
             {"table": "hyperliquid-btc-mainnet", "leverage": 20},
             {"table": "hyperliquid-btc-testnet", "leverage": 7},
         ),
-        convert={"table": _table},
+        convert={"table": bundled_table},
     ),
     hint="max leverage falls tier by tier: the answer is the cap of the last tier whose max leverage "
-    "is at least the leverage (table.caps, table.max_leverage)" + _see("A first look: max leverage falls with size"),
+    "is at least the leverage (table.caps, table.max_leverage)" + see(LESSON, "A first look: max leverage falls with size"),
 )
 
 
@@ -283,18 +275,18 @@ def _tier_change_numbers(d: Draw) -> dict[str, Any]:
 
 
 def _tier_at_entry_lp(n: Numbers) -> float:
-    p = _open(n, _table(n["table"]))
+    p = _open(n, bundled_table(n["table"]))
     return p.liquidation_price_in_tier(p.tier(n["entry"])).price
 
 
 TIER_CHANGE = Exercise(
     title="Liquidation price when the tier changes",
     numbers=_tier_change_numbers,
-    expected=lambda n: _open(n, _table(n["table"])).liquidation_price().price,
+    expected=lambda n: _open(n, bundled_table(n["table"])).liquidation_price().price,
     answer=Value(MONEY),
     hint="compute LP with the tier at entry, look up the tier of the size Q·LP at that price, and "
     "recompute LP = (M + cum − s·Q·EP)/(Q·MMR − s·Q) with that tier's MMR and cum"
-    + _see("The tier at the liquidation price"),
+    + see(LESSON, "The tier at the liquidation price"),
     mistakes=(
         Mistake(
             _tier_at_entry_lp,
