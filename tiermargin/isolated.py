@@ -96,6 +96,15 @@ class MarginRatios(NamedTuple):
     coinw: float | FloatArray
     binance: float | FloatArray
 
+    @classmethod
+    def of(cls, equity: ArrayLike, requirement: ArrayLike, exposure: ArrayLike) -> MarginRatios:
+        """All conventions from equity, requirement (> 0) and exposure (the legacy denominator:
+        position value, plus open orders' value in cross margin)."""
+        eq, req, val = (np.asarray(x, dtype=np.float64) for x in (equity, requirement, exposure))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            binance = np.where(eq > 0, req / np.where(eq > 0, eq, 1.0), np.inf)
+        return cls(*(_check.scalar_or_array(x) for x in (eq / val, req / val, eq / req, binance)))
+
 
 @dataclass(frozen=True, eq=False)
 class IsolatedPosition:
@@ -255,14 +264,7 @@ class IsolatedPosition:
 
     def margin_ratios(self, price: ArrayLike) -> MarginRatios:
         """The three displayed ratio conventions at ``price`` (see :class:`MarginRatios`)."""
-        eq = np.asarray(self.equity(price))
-        req = np.asarray(self.requirement(price))
-        val = np.asarray(self.value(price))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            binance = np.where(eq > 0, req / np.where(eq > 0, eq, 1.0), np.inf)
-        return MarginRatios(
-            *(_check.scalar_or_array(x) for x in (eq / val, req / val, eq / req, binance))
-        )
+        return MarginRatios.of(self.equity(price), self.requirement(price), self.value(price))
 
     # ------------------------------------------------------------------ prices
     def liquidation_price(self) -> LiquidationPrice:
