@@ -2,7 +2,10 @@
 
 Kinds of change are timed separately because they take different paths:
 * IsolatedExplorer's mark slider (continuous): the curves do not change, the mark line is blitted;
-* a control that changes the curves (on release): recompute and full redraw.
+* a control that changes the curves (on release): recompute and full redraw;
+* CrossExplorer's BTC price slider (continuous): recompute (liquidation prices, surface) and draw the
+  data over the cached frame (axes, ticks, colour bar); its USDT balance: the same unless the
+  rounded health scale changes, then a full redraw.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ matplotlib.use("Agg")
 
 import numpy as np  # noqa: E402
 
-from tiermargin.widgets import Explorer, IsolatedExplorer, MarkPriceExplorer  # noqa: E402
+from tiermargin.widgets import CrossExplorer, Explorer, IsolatedExplorer, MarkPriceExplorer  # noqa: E402
 
 
 def _time(explorer: Explorer, name: str, values: np.ndarray) -> list[float]:
@@ -32,10 +35,13 @@ def _time(explorer: Explorer, name: str, values: np.ndarray) -> list[float]:
 def main() -> None:
     ex = IsolatedExplorer(table="binance-usdm-btcusdt-2021")
     mark = MarkPriceExplorer()
+    cross = CrossExplorer()
     rows = {
         "IsolatedExplorer mark slider (blit)": _time(ex, "mark", np.linspace(57_600, 62_000, 200)),
         "IsolatedExplorer leverage (full redraw)": _time(ex, "leverage", np.tile(np.arange(5.0, 20.0), 4)),
         "MarkPriceExplorer MA window (full redraw)": _time(mark, "window", np.tile(np.arange(60, 960, 60), 4)),
+        "CrossExplorer BTC price (blit)": _time(cross, "btc", np.linspace(51_000, 80_000, 200)),
+        "CrossExplorer USDT balance (frame kept or redrawn)": _time(cross, "usdt", np.tile(np.linspace(5e3, 6e4, 15), 4)),
     }
     for label, ms in rows.items():
         print(f"{label}: median {statistics.median(ms):.1f} ms, "

@@ -301,3 +301,12 @@ def test_first_liquidation_on_a_path():
     assert p.first_liquidation([60_000, 61_000]) is None
     with pytest.raises(ValueError, match="prices"):
         p.first_liquidation([60_000, -1])
+
+
+def test_margin_ratios_with_nothing_at_risk_have_no_nan():
+    from tiermargin import MarginRatios
+
+    r = MarginRatios.of(1_000.0, 0.0, 0.0)
+    assert (r.legacy, r.legacy_threshold, r.coinw) == (np.inf, 0.0, np.inf) and r.binance == 0.0
+    r = MarginRatios.of(np.array([-5.0, 0.0, 10.0]), np.array([2.0, 2.0, 2.0]), np.array([100.0] * 3))
+    np.testing.assert_array_equal(r.binance, [np.inf, np.inf, 0.2])

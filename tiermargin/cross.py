@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 
 from . import _check
 from ._check import FloatArray
@@ -319,6 +319,34 @@ class CrossAccount:
         s = self.state(prices)
         return MarginRatios.of(s.equity, s.requirement, s.exposure)
 
+    def is_liquidated(self, prices: Prices) -> bool | NDArray[np.bool_]:
+        """True where health ≤ 0: the whole account is liquidated at ``prices`` (arrays broadcast)."""
+        liq = np.asarray(self.health(prices)) <= 0
+        return bool(liq) if liq.ndim == 0 else liq
+
+    def frozen_margin(self, prices: Prices) -> float | FloatArray:
+        """Margin frozen by open orders, ``Σ value/leverage`` in :attr:`currency` (reduce-only: none).
+
+        It is not part of health (an order's risk is charged in the requirement at ``MMR + fee`` on
+        its value); the legacy cross ratio's denominator adds it back times the leverage, i.e. the
+        order's value. ``prices`` is only used to convert another settle currency to USD.
+
+        Examples
+        --------
+        >>> import tiermargin as tm
+        >>> i = Instrument("BTCUSDT", tm.load_table("binance-usdm-btcusdt-2021"), "BTC")
+        >>> acc = CrossAccount([i], {"USDT": 10_000}, orders=[Order("BTCUSDT", "long", 0.5, 58_000, 10)])
+        >>> acc.frozen_margin({"BTC": 60_000})
+        2900.0
+        """
+        total: FloatArray = np.asarray(0.0)
+        for o in self.orders:
+            if not o.reduce_only:
+                inst = self.instrument(o.symbol)
+                value = np.asarray(inst.table.contract.value(o.qty, o.price))
+                total = total + value / o.leverage * self._price_of(inst.settle, prices)
+        return _check.scalar_or_array(total)
+
     # ------------------------------------------------------------------ liquidation
     def liquidation_prices(self, prices: Prices, underlying: str) -> tuple[LiquidationPrice, LiquidationPrice]:
         """Prices of ``underlying`` below and above its current price at which health reaches 0,
@@ -326,7 +354,7 @@ class CrossAccount:
 
         Health is piecewise affine in the price coordinate between the prices at which a tier group
         crosses a boundary; those breakpoints are evaluated exactly, the grid between them
-        geometrically, and the first sign change from the current price is bisected to machine
+        geometrically, and the first sign change from the current price is refined to machine
         precision (so the tier at the liquidation price is the one used — self-consistent — and a
         jump at a step-table boundary is found at the boundary). A hedged account can have both.
 
@@ -387,8 +415,14 @@ class CrossAccount:
                             self.mode, self.tier_rule, self.fee_rate, self.haircuts)
 
 
-def _first_crossing(h, p0: float, points: FloatArray) -> float | None:
-    """First price from ``p0`` along ``points`` (sorted away from p0) where h ≤ 0, bisected."""
+def _first_crossing(h, p0: float, points: FloatArray, sections: int = 64) -> float | None:
+    """First price from ``p0`` along ``points`` (sorted away from p0) where h ≤ 0, refined.
+
+    The bracket around the first sign change is cut into ``sections`` evaluated in one vectorized
+    call (not one scalar call per halving) and narrowed to the first section that changes sign,
+    until no float lies strictly inside: the result is the float nearest ``p0`` where h ≤ 0, as a
+    bisection would give, in ~8 calls instead of ~50.
+    """
     pts = np.unique(points)
     pts = pts[np.argsort(np.abs(np.log(pts / p0)), kind="stable")]  # nearest to p0 first
     vals = h(pts)
@@ -397,12 +431,14 @@ def _first_crossing(h, p0: float, points: FloatArray) -> float | None:
         return None
     k = int(bad[0])
     lo, hi = (p0 if k == 0 else float(pts[k - 1])), float(pts[k])  # h(lo) > 0 ≥ h(hi)
-    for _ in range(200):
-        mid = 0.5 * (lo + hi)
-        if mid in (lo, hi):
-            break
-        if h(np.asarray(mid)) <= 0:
-            hi = mid
+    while True:
+        cuts = np.linspace(lo, hi, sections + 1)[1:-1]  # from the healthy end to the liquidated one
+        cuts = cuts[(cuts - lo) * (hi - cuts) > 0]  # strictly inside, whichever way the bracket runs
+        if cuts.size == 0:
+            return hi
+        bad = np.flatnonzero(np.asarray(h(cuts)) <= 0)
+        if bad.size:
+            k = int(bad[0])
+            lo, hi = (lo if k == 0 else float(cuts[k - 1])), float(cuts[k])
         else:
-            lo = mid
-    return hi
+            lo = float(cuts[-1])

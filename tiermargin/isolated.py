@@ -98,12 +98,20 @@ class MarginRatios(NamedTuple):
 
     @classmethod
     def of(cls, equity: ArrayLike, requirement: ArrayLike, exposure: ArrayLike) -> MarginRatios:
-        """All conventions from equity, requirement (> 0) and exposure (the legacy denominator:
-        position value, plus open orders' value in cross margin)."""
-        eq, req, val = (np.asarray(x, dtype=np.float64) for x in (equity, requirement, exposure))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            binance = np.where(eq > 0, req / np.where(eq > 0, eq, 1.0), np.inf)
-        return cls(*(_check.scalar_or_array(x) for x in (eq / val, req / val, eq / req, binance)))
+        """All conventions from equity, requirement and exposure (the legacy denominator: position
+        value, plus open orders' value in cross margin).
+
+        With nothing at risk (zero requirement or exposure, e.g. a fully netted hedge) the ratios
+        that divide by it are ``inf`` and the legacy threshold 0: such an account cannot be
+        liquidated while its equity is positive. No NaN is produced.
+        """
+        eq, req, val = np.broadcast_arrays(*(np.asarray(x, dtype=np.float64) for x in (equity, requirement, exposure)))
+
+        def ratio(num: FloatArray, den: FloatArray, zero_den: float) -> FloatArray:
+            return np.where(den > 0, num / np.where(den > 0, den, 1.0), zero_den)
+
+        parts = (ratio(eq, val, np.inf), ratio(req, val, 0.0), ratio(eq, req, np.inf), ratio(req, eq, np.inf))
+        return cls(*(_check.scalar_or_array(x) for x in parts))
 
 
 @dataclass(frozen=True, eq=False)

@@ -8,18 +8,19 @@ the widgets and lessons only.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
 from html import escape
 import numpy as np
 from matplotlib.axes import Axes
-from matplotlib.colors import to_hex
+from matplotlib.colors import ListedColormap, to_hex
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 from numpy.typing import ArrayLike
 
+from .cross import CrossAccount
 from .isolated import IsolatedPosition
 from .tiers import TierTable
 
@@ -311,3 +312,210 @@ class PriceSeriesPlot:
         pad = 0.05 * (hi - lo or 1.0)
         self.ax.set_xlim(s.minutes[0], s.minutes[-1])
         self.ax.set_ylim(lo - pad, hi + pad)
+
+
+@dataclass
+class CrossView:
+    """What :class:`CrossPlot` draws: a cross account's health along one underlying's price (the
+    other held) and over a grid of two underlyings' prices.
+
+    Attributes
+    ----------
+    names : (str, str)
+        The two underlyings: ``names[0]`` on the x axes, ``names[1]`` on the surface's y axis.
+    x : array
+        Prices of ``names[0]`` (x grid of both panels).
+    health : array
+        Account health along ``x``, ``names[1]`` held at its current price.
+    liquidated : array of bool
+        Where that health is ≤ 0.
+    surface_x, surface_y : array
+        The surface's grid: prices of ``names[0]`` and ``names[1]``.
+    surface : array, shape (len(surface_x), len(surface_y))
+        Health over the grid (:meth:`~tiermargin.cross.CrossAccount.surface`); 0 is the liquidation surface.
+    current : (float, float)
+        Current prices of the two underlyings.
+    liquidation : (float or None, float or None)
+        Liquidation prices of ``names[0]`` below and above its current price (None: none, or the
+        account is liquidated already).
+    isolated : float or None
+        Liquidation price of a comparison isolated position (None: not shown).
+    currency : str
+        Currency of health (the account's reporting currency).
+    price_unit : str
+        Unit of the prices.
+    """
+
+    names: tuple[str, str]
+    x: np.ndarray
+    health: np.ndarray
+    liquidated: np.ndarray
+    surface_x: np.ndarray
+    surface_y: np.ndarray
+    surface: np.ndarray
+    current: tuple[float, float]
+    liquidation: tuple[float | None, float | None]
+    isolated: float | None
+    currency: str
+    price_unit: str
+
+    @classmethod
+    def for_account(
+        cls,
+        account: CrossAccount,
+        prices: Mapping[str, float],
+        windows: Mapping[str, tuple[float, float]],
+        liquidation: tuple[float | None, float | None],
+        isolated: float | None = None,
+        price_unit: str = "USDT",
+        points: tuple[int, int] = (300, 120),
+    ) -> CrossView:
+        """Evaluate ``account`` over ``windows`` (two underlyings → (low, high), x first).
+
+        ``points`` is (points along the health curve, points per surface axis). Liquidation prices
+        are passed in (the caller has them for its readouts; the account's solver is not cheap).
+        """
+        if len(windows) != 2:
+            raise ValueError(f"windows must name two underlyings, got {list(windows)}")
+        (nx, (x0, x1)), (ny, (y0, y1)) = windows.items()
+        x = np.linspace(x0, x1, points[0])
+        sx, sy = np.linspace(x0, x1, points[1]), np.linspace(y0, y1, points[1])
+        held = {**prices, nx: x}
+        health = np.broadcast_to(account.health(held), x.shape)  # a scalar where nothing depends on nx
+        liquidated = np.broadcast_to(account.is_liquidated(held), x.shape)
+        return cls((nx, ny), x, health, liquidated,
+                   sx, sy, account.surface(prices, {nx: sx, ny: sy}),
+                   (float(prices[nx]), float(prices[ny])), liquidation, isolated, account.currency, price_unit)
+
+
+#: diverging, centred on 0 with a visible step there: the liquidation surface is the colour boundary
+HEALTH_CMAP = ListedColormap(np.vstack((plt.get_cmap("RdBu")(np.linspace(0.0, 0.32, 128)),
+                                        plt.get_cmap("RdBu")(np.linspace(0.68, 1.0, 128)))), name="health")
+
+
+class CrossPlot:
+    """A cross account's health: left, along one underlying's price (the other held); right, over
+    both prices as an image whose red/blue boundary is the liquidation surface (health = 0).
+
+    Artists are created once; :meth:`update` moves them (the image by ``set_data``/``set_extent``,
+    since a contour set cannot be updated in place). The health axis and the colour scale are
+    rounded up to 1, 2, 2.5 or 5 × 10ⁿ, so most changes keep the frame (axes, ticks, colour bar).
+    With ``blit=True`` the data artists are drawn over a cached frame and :meth:`render` redraws
+    the whole figure only when the frame changed; use ``blit=False`` where the figure is shown as a
+    static image (inline backend, savefig).
+
+    Parameters
+    ----------
+    ax_health, ax_surface : Axes
+        Where to draw the two panels.
+    blit : bool
+        Draw the data over a cached frame.
+    """
+
+    STYLE = {
+        "health": ("account health (2nd underlying held)", dict(color="tab:blue", lw=2)),
+        "zone": ("liquidated (health ≤ 0)", dict(color="tab:red", alpha=0.12, lw=0)),
+        "safe": ("health > 0 (surface)", dict(color=HEALTH_CMAP(0.85), alpha=0.5, lw=0)),
+        "current": ("current prices", dict(color="black", lw=1.2)),
+        "liquidation": ("cross liquidation price", dict(color="tab:red", lw=1.5)),
+        "isolated": ("same position isolated: liquidation price", dict(color="tab:purple", lw=1.5, ls="--")),
+        "slice": ("slice shown on the left", dict(color="black", lw=0.8, ls=":")),
+        "marker": ("current prices (surface)", dict(color="black", marker="X", ms=9, ls="none")),
+        "liq_marker": ("cross liquidation prices (surface)", dict(color="tab:red", marker="X", ms=8, ls="none")),
+    }
+
+    def __init__(self, ax_health: Axes, ax_surface: Axes, blit: bool = True) -> None:
+        self.ax, self.ax_surface = ax_health, ax_surface
+        self.blit = blit
+        self._background = None
+        self._frame: tuple = ()
+        st = {k: dict(label=label, animated=blit, **kw) for k, (label, kw) in self.STYLE.items()}
+        x = np.array([0.0, 1.0])
+        ax = ax_health
+        self.zone = ax.fill_between(x, 0, 1, **st["zone"])
+        self.health_line = ax.plot(x, x, **st["health"])[0]
+        ax.axhline(0, color="0.3", lw=0.6)
+        self.current_line = ax.axvline(0, **st["current"])
+        self.liquidation_lines = (ax.axvline(0, **st["liquidation"]), ax.axvline(0, **st["liquidation"]))
+        self.isolated_line = ax.axvline(0, **st["isolated"])
+        ax.grid(alpha=0.3)
+        s = ax_surface
+        self.image = s.imshow(np.zeros((2, 2)), origin="lower", aspect="auto", cmap=HEALTH_CMAP,
+                              interpolation="nearest", interpolation_stage="data",
+                              extent=(0, 1, 0, 1), animated=blit)
+        self.colorbar = s.figure.colorbar(self.image, ax=s, fraction=0.06, pad=0.03)
+        self.colorbar.formatter = FuncFormatter(_thousands)
+        self.slice_line = s.axhline(0, **st["slice"])
+        self.marker = s.plot([], [], **st["marker"])[0]
+        self.liquidation_markers = s.plot([], [], **st["liq_marker"])[0]
+        for a in (ax, s):
+            for axis in (a.xaxis, a.yaxis):
+                axis.set_major_locator(MaxNLocator(5))
+                axis.set_major_formatter(FuncFormatter(_thousands))
+        #: drawn over the cached frame, in this order
+        self.animated = [self.zone, self.health_line, self.current_line, *self.liquidation_lines,
+                         self.isolated_line, self.image, self.slice_line, self.marker, self.liquidation_markers]
+
+    def render(self) -> None:
+        """Draw: the whole figure if the frame changed (or ``blit=False``), else the data over the cached frame."""
+        canvas = self.ax.figure.canvas
+        if not self.blit:
+            canvas.draw_idle()
+            return
+        if self._background is None:
+            canvas.draw()
+            self._background = canvas.copy_from_bbox(self.ax.figure.bbox)
+        else:
+            canvas.restore_region(self._background)
+        for artist in self.animated:
+            artist.axes.draw_artist(artist)
+        canvas.blit(self.ax.figure.bbox)
+
+    def update(self, v: CrossView) -> None:
+        """Move every artist to the new view (no artist is created or removed)."""
+        x0, y0 = v.current
+        lo = min(float(np.min(v.health)), float(np.min(v.surface)), 0.0)
+        hi = max(float(np.max(v.health)), float(np.max(v.surface)), 0.0)
+        lo, hi = -nice_ceiling(-lo), nice_ceiling(hi)
+        pad = 0.05 * (hi - lo or 1.0)
+        ylim = (lo - pad * (lo == 0), hi + pad * (hi == 0))  # room for the zero line at an edge
+        m = nice_ceiling(max(-lo, hi)) or 1.0
+        frame = (v.names, v.currency, v.price_unit, (v.x[0], v.x[-1]), ylim, m,
+                 (v.surface_x[0], v.surface_x[-1], v.surface_y[0], v.surface_y[-1]))
+        if frame != self._frame:
+            self._set_frame(v, ylim, m)
+            self._frame, self._background = frame, None
+
+        self.health_line.set_data(v.x, v.health)
+        self.zone.set_data(v.x, *ylim, where=v.liquidated)
+        _set_vline(self.current_line, x0)
+        for line, lp in zip(self.liquidation_lines, v.liquidation):
+            _set_vline(line, lp)
+        _set_vline(self.isolated_line, v.isolated)
+        self.image.set_data(v.surface.T)  # rows: the y underlying
+        self.slice_line.set_ydata([y0, y0])
+        self.marker.set_data([x0], [y0])
+        lps = [p for p in v.liquidation if p is not None]
+        self.liquidation_markers.set_data(lps, [y0] * len(lps))
+
+    def _set_frame(self, v: CrossView, ylim: tuple[float, float], m: float) -> None:
+        (nx, ny), cur, unit = v.names, v.currency, v.price_unit
+        self.ax.set_xlabel(f"{nx} price ({unit})")
+        self.ax.set_ylabel(f"health ({cur})")
+        self.ax_surface.set_xlabel(f"{nx} price ({unit})")
+        self.ax_surface.set_ylabel(f"{ny} price ({unit})")
+        self.colorbar.set_label(f"health ({cur}); 0 = liquidation surface")
+        self.ax.set_xlim(v.x[0], v.x[-1])
+        self.ax.set_ylim(*ylim)
+        sx, sy = v.surface_x, v.surface_y
+        dx, dy = (sx[-1] - sx[0]) / (sx.size - 1) / 2, (sy[-1] - sy[0]) / (sy.size - 1) / 2
+        self.image.set_extent((sx[0] - dx, sx[-1] + dx, sy[0] - dy, sy[-1] + dy))  # pixel centres on the grid
+        self.image.set_clim(-m, m)  # centred on 0: the colour step is the liquidation surface
+
+
+def nice_ceiling(x: float) -> float:
+    """The smallest of 1, 2, 2.5, 5 × 10ⁿ that is ≥ ``x`` (0 for ``x`` ≤ 0): stable axis limits."""
+    if not x > 0:
+        return 0.0
+    e = 10.0 ** np.floor(np.log10(x))
+    return float(next(k * e for k in (1, 2, 2.5, 5, 10) if k * e >= x * (1 - 1e-12)))

@@ -5,7 +5,8 @@ the explorer re-renders its figure image on each change.
 """
 
 from .base import Explorer
+from .cross import CrossExplorer
 from .isolated import IsolatedExplorer
 from .markprice import MarkPriceExplorer
 
-__all__ = ["Explorer", "IsolatedExplorer", "MarkPriceExplorer"]
+__all__ = ["CrossExplorer", "Explorer", "IsolatedExplorer", "MarkPriceExplorer"]

@@ -16,6 +16,7 @@ from html import escape
 from typing import Any
 
 import ipywidgets as W
+import numpy as np
 from IPython.display import clear_output, display
 
 from ..plots import new_figure
@@ -167,3 +168,8 @@ def fmt_amount(x: float, currency: str = "") -> str:
     """Money with thousands separators: 2 decimals from 1 up, 6 below (coin amounts)."""
     decimals = 2 if abs(x) >= 1 or x == 0 else 6
     return f"{x:,.{decimals}f} {currency}".rstrip()
+
+
+def fmt_pct(x: float) -> str:
+    """A ratio as a percentage; ``inf`` (no margin balance left, or nothing at risk) spelled out."""
+    return "∞" if not np.isfinite(x) else f"{x:.2%}"

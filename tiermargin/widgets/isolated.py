@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import ipywidgets as W
-import numpy as np
 
 from ..isolated import IsolatedPosition
 from ..plots import MarginCurves, MarginPlot, legend_html
 from ..tiers import load_table, table_ids, table_info
-from .base import Explorer, fmt_amount, readout_table
+from .base import Explorer, fmt_amount, fmt_pct, readout_table
 
 # An example position per bundled table (entry price, contracts), chosen to sit in a sensible tier.
 EXAMPLES: dict[str, tuple[float, float]] = {
@@ -167,17 +166,13 @@ class IsolatedExplorer(Explorer):
             ("health = equity − requirement", fmt_amount(s["health"], cur)),
             ("tier at this mark", str(s["tier"])),
             ("legacy ratio (vs threshold)", f"{s['ratio_legacy']:.3%} vs {s['ratio_legacy_threshold']:.3%}"),
-            ("CoinW ratio (≤ 100% liquidates)", _pct(s["ratio_coinw"])),
-            ("Binance ratio (≥ 100% liquidates)", _pct(s["ratio_binance"])),
+            ("CoinW ratio (≤ 100% liquidates)", fmt_pct(s["ratio_coinw"])),
+            ("Binance ratio (≥ 100% liquidates)", fmt_pct(s["ratio_binance"])),
             ("liquidation price", price(s["liquidation_price"], s["liquidation_exists"])
              + (f" (tier {s['liquidation_tier']})" if s["liquidation_exists"] else "")),
             (f"calculator keeping tier {s['entry_tier']}", naive),
             ("bankruptcy price", price(s["bankruptcy_price"], s["bankruptcy_exists"])),
         ]
-
-
-def _pct(x: float) -> str:
-    return "∞ (no margin left)" if not np.isfinite(x) else f"{x:.2%}"
 
 
 def _set_range(slider: W.FloatSlider, lo: float, hi: float, value: float) -> None:
