@@ -298,3 +298,12 @@ def test_max_size_at_leverage_is_the_edge_of_allowed_sizes(t, lev):
     assert t.max_leverage[k] >= lev and np.all(t.max_leverage[: k + 1] >= lev)
     if k + 1 < t.n_tiers:
         assert t.max_leverage[k + 1] < lev
+
+
+def test_binance_brackets_include_their_cap():
+    # Binance, "Updates to Leverage and Margin Tiers of Binance Futures Contracts (2021-03-18)":
+    # "0 < Position ≤ 50,000 — 125x", "50,000 < Position ≤ 250,000 — 100x".
+    t = load_table("binance-usdm-btcusdt-2021")
+    assert t.closed == "right"
+    assert t.max_leverage_at(50_000) == 125 and t.max_leverage_at(50_000.01) == 100
+    assert t.rate(250_000) == 0.005 and t.rate(250_000.01) == 0.01

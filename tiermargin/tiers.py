@@ -17,9 +17,10 @@ coin for inverse) or its number of contracts. The *form* says how the rate is ch
 * **step** — ``MM = size·MMR_k`` on the whole position (OKX, CoinW, HTX, BitMEX risk limits);
   MM jumps at tier boundaries.
 
-Boundaries: by default a tier holds ``floor <= size < cap`` (``closed="left"``, Binance brackets
-and ccxt ``minNotional``/``maxNotional``; OKX "1,890,000–1,899,999 contracts"). BitMEX risk limits
-are "up to" a limit: ``floor < size <= cap`` (``closed="right"``). A size beyond the last cap is
+Boundaries: by default a tier holds ``floor <= size < cap`` (``closed="left"``: ccxt's
+``minNotional``/``maxNotional`` reading; OKX "1,890,000–1,899,999 contracts"). Binance writes its
+brackets "0 < Position ≤ 50,000" (announcement of 2021-03-18) and BitMEX risk limits are "up to" a
+limit: ``floor < size <= cap`` (``closed="right"``); the bundled tables of both say so. A size beyond the last cap is
 charged at the last tier (a position can grow past the table by price moves alone); opening a
 position beyond it is refused by :meth:`tiermargin.isolated.IsolatedPosition.open`.
 """
