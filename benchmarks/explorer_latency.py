@@ -5,7 +5,9 @@ Kinds of change are timed separately because they take different paths:
 * a control that changes the curves (on release): recompute and full redraw;
 * CrossExplorer's BTC price slider (continuous): recompute (liquidation prices, surface) and draw the
   data over the cached frame (axes, ticks, colour bar); its USDT balance: the same unless the
-  rounded health scale changes, then a full redraw.
+  rounded health scale changes, then a full redraw;
+* TierExplorer's size slider (continuous), venue B overlaid: figures for both venues, curves and
+  markers drawn over the cached frame (the curves are recomputed only when venue, form or entry change).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ matplotlib.use("Agg")
 
 import numpy as np  # noqa: E402
 
-from tiermargin.widgets import CrossExplorer, Explorer, IsolatedExplorer, MarkPriceExplorer  # noqa: E402
+from tiermargin.widgets import CrossExplorer, Explorer, IsolatedExplorer, MarkPriceExplorer, TierExplorer  # noqa: E402
 
 
 def _time(explorer: Explorer, name: str, values: np.ndarray) -> list[float]:
@@ -36,12 +38,14 @@ def main() -> None:
     ex = IsolatedExplorer(table="binance-usdm-btcusdt-2021")
     mark = MarkPriceExplorer()
     cross = CrossExplorer()
+    tiers = TierExplorer(venue_b="okx")
     rows = {
         "IsolatedExplorer mark slider (blit)": _time(ex, "mark", np.linspace(57_600, 62_000, 200)),
         "IsolatedExplorer leverage (full redraw)": _time(ex, "leverage", np.tile(np.arange(5.0, 20.0), 4)),
         "MarkPriceExplorer MA window (full redraw)": _time(mark, "window", np.tile(np.arange(60, 960, 60), 4)),
         "CrossExplorer BTC price (blit)": _time(cross, "btc", np.linspace(51_000, 80_000, 200)),
         "CrossExplorer USDT balance (frame kept or redrawn)": _time(cross, "usdt", np.tile(np.linspace(5e3, 6e4, 15), 4)),
+        "TierExplorer size slider, B overlaid (blit)": _time(tiers, "size", np.geomspace(1e3, 1e7, 200)),
     }
     for label, ms in rows.items():
         print(f"{label}: median {statistics.median(ms):.1f} ms, "

@@ -17,7 +17,10 @@ BTC = tm.load_table("binance-usdm-btcusdt-2021")
 def ex():
     e = IsolatedExplorer(table="binance-usdm-btcusdt-2021")
     e.set(side="long", qty=17.0, entry=60_000.0, leverage=20.0, mark=60_000.0)
-    return e
+    yield e
+    import matplotlib.pyplot as plt
+
+    plt.close(e.fig)
 
 
 def expected(**kw):

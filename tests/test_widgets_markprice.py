@@ -15,7 +15,11 @@ from tiermargin.widgets import MarkPriceExplorer  # noqa: E402
 
 @pytest.fixture
 def ex():
-    return MarkPriceExplorer()
+    import matplotlib.pyplot as plt
+
+    e = MarkPriceExplorer()
+    yield e
+    plt.close(e.fig)
 
 
 def library(window=300, threshold=0.05, weights=(1, 1, 1, 1), depth=0.2, where="last", stale=None, form="okx"):

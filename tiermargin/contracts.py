@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
 from numpy.typing import ArrayLike
 
 from . import _check
@@ -105,6 +106,42 @@ class Contract:
         q = _check.nonnegative("qty", qty)
         du = self.coordinate(price) - self.coordinate(_check.positive("entry", entry))
         return _check.scalar_or_array(self.sigma * s * q * self.face_value * du)
+
+    def usd_value(self, qty: ArrayLike, price: ArrayLike) -> float | FloatArray:
+        """Position value (notional) in USD, the unit in which venues with different contracts compare.
+
+        ``qty·FV·P`` (linear: the settle currency is the quote, USDT, USDC or BUSD counted as USD) or
+        ``qty·FV`` (inverse: the face value is in USD, e.g. 100 USD per OKX BTC-USD-SWAP contract,
+        1 USD per BitMEX XBTUSD contract). :func:`tiermargin.rules.compare` converts a USD notional
+        to contracts the same way.
+
+        Parameters
+        ----------
+        qty : float or array
+            Contracts, >= 0.
+        price : float or array
+            Price, > 0. Broadcasts against ``qty``.
+        """
+        q = _check.nonnegative("qty", qty)
+        p = _check.positive("price", price)
+        return _check.scalar_or_array(q * self.face_value * (p if self.kind == "linear" else np.ones_like(p)))
+
+    def to_usd(self, amount: ArrayLike, price: ArrayLike) -> float | FloatArray:
+        """An amount in the settle currency, in USD at ``price``.
+
+        Linear: unchanged (the settle currency is the USD quote); inverse: ``amount·P`` (the settle
+        currency is the coin).
+
+        Parameters
+        ----------
+        amount : float or array
+            Settle-currency amount (any sign), finite.
+        price : float or array
+            Price of the coin in USD, > 0. Broadcasts against ``amount``.
+        """
+        a = _check.finite("amount", amount)
+        p = _check.positive("price", price)
+        return _check.scalar_or_array(a * (p if self.kind == "inverse" else np.ones_like(p)))
 
 
 LINEAR_USDT = Contract("linear", 1.0, "USDT")

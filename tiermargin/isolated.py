@@ -413,10 +413,8 @@ def requirement(table: TierTable, qty: ArrayLike, price: ArrayLike, fee_rate: fl
     fee_rate : float
         Liquidation/close-fee reserve rate in [0, 1).
     """
-    c = table.contract
-    value = np.asarray(c.value(qty, price))
-    unit = 1.0 if table.basis == "notional" else c.value(1.0, price)
-    mm = np.asarray(table.maintenance_margin(_basis_size(table, qty, value), unit))
+    value = np.asarray(table.contract.value(qty, price))
+    mm = np.asarray(table.maintenance_margin(_basis_size(table, qty, value), table.unit_value(price)))
     return _check.scalar_or_array(mm + float(_check.rate("fee_rate", fee_rate)) * value)
 
 

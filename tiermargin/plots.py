@@ -393,7 +393,36 @@ HEALTH_CMAP = ListedColormap(np.vstack((plt.get_cmap("RdBu")(np.linspace(0.0, 0.
                                         plt.get_cmap("RdBu")(np.linspace(0.68, 1.0, 128)))), name="health")
 
 
-class CrossPlot:
+class FrameBlit:
+    """Blitting shared by the two-panel builders: the *frame* (every artist not in ``animated``) is
+    drawn once and cached; :meth:`render` then draws only the ``animated`` artists over it.
+
+    Subclasses set ``ax`` (any axes of the figure), ``blit``, ``animated`` (artists created with
+    ``animated=blit``) and ``_background`` (``None`` whenever the frame must be redrawn).
+    """
+
+    ax: Axes
+    blit: bool
+    animated: list
+    _background: object | None
+
+    def render(self) -> None:
+        """Draw: the whole figure if the frame changed (or ``blit=False``), else the data over the cached frame."""
+        canvas = self.ax.figure.canvas
+        if not self.blit:
+            canvas.draw_idle()
+            return
+        if self._background is None:
+            canvas.draw()
+            self._background = canvas.copy_from_bbox(self.ax.figure.bbox)
+        else:
+            canvas.restore_region(self._background)
+        for artist in self.animated:
+            artist.axes.draw_artist(artist)
+        canvas.blit(self.ax.figure.bbox)
+
+
+class CrossPlot(FrameBlit):
     """A cross account's health: left, along one underlying's price (the other held); right, over
     both prices as an image whose red/blue boundary is the liquidation surface (health = 0).
 
@@ -456,21 +485,6 @@ class CrossPlot:
         self.animated = [self.zone, self.health_line, self.current_line, *self.liquidation_lines,
                          self.isolated_line, self.image, self.slice_line, self.marker, self.liquidation_markers]
 
-    def render(self) -> None:
-        """Draw: the whole figure if the frame changed (or ``blit=False``), else the data over the cached frame."""
-        canvas = self.ax.figure.canvas
-        if not self.blit:
-            canvas.draw_idle()
-            return
-        if self._background is None:
-            canvas.draw()
-            self._background = canvas.copy_from_bbox(self.ax.figure.bbox)
-        else:
-            canvas.restore_region(self._background)
-        for artist in self.animated:
-            artist.axes.draw_artist(artist)
-        canvas.blit(self.ax.figure.bbox)
-
     def update(self, v: CrossView) -> None:
         """Move every artist to the new view (no artist is created or removed)."""
         x0, y0 = v.current
@@ -519,3 +533,267 @@ def nice_ceiling(x: float) -> float:
         return 0.0
     e = 10.0 ** np.floor(np.log10(x))
     return float(next(k * e for k in (1, 2, 2.5, 5, 10) if k * e >= x * (1 - 1e-12)))
+
+
+# ---------------------------------------------------------------------- tier tables against size
+def size_window(table: TierTable, include: float | None = None) -> tuple[float, float]:
+    """A range of position sizes (basis units, for a log axis) that shows every tier of ``table``.
+
+    From a hundredth of the first cap (tier 1 is flat below it) to the last cap, or to ten times
+    the last floor when the last tier is unbounded (10⁶ for a single unbounded tier); widened when
+    needed down to a tenth of ``include`` (e.g. an example position) and, for an unbounded table,
+    up to ten times it.
+    """
+    caps = table.caps[np.isfinite(table.caps)]
+    if np.isfinite(table.max_size):
+        hi = table.max_size
+    else:
+        hi = 10.0 * float(table.floors[-1]) if table.n_tiers > 1 else 1e6
+    lo = float(caps[0]) / 100 if caps.size else hi / 1e4
+    if include is not None and include > 0:
+        lo = min(lo, include / 10)
+        hi = max(hi, 10 * include) if np.isinf(table.max_size) else hi
+    return lo, hi
+
+
+def size_grid(table: TierTable, lo: float, hi: float, points: int = 400) -> np.ndarray:
+    """Sizes from ``lo`` to ``hi`` (geometric), plus each tier boundary inside and a point a hair
+    (10⁻⁹ relative) either side of it, so that a jump at a boundary is drawn vertical and on the
+    correct side whether the table's tiers are closed left or right. Empty if ``lo >= hi``."""
+    if not 0 < lo < hi:
+        return np.empty(0)
+    b = table.caps[:-1]
+    b = b[(b > lo) & (b < hi)]
+    return np.unique(np.concatenate((np.geomspace(lo, hi, points), b * (1 - 1e-9), b, b * (1 + 1e-9))))
+
+
+@dataclass
+class TierCurves:
+    """One venue's tier table over a size grid, as :class:`TierPlot` draws it.
+
+    Attributes
+    ----------
+    table : TierTable
+        The table as charged (its form may be overridden by the caller).
+    other : TierTable
+        The same rows in the other form (step ↔ continuous): the dashed comparison curve.
+    price : float
+        The price that values contracts and converts to USD (the entry price).
+    in_usd : bool
+        x in USD notional and amounts in USD (venues overlaid), instead of the table's basis units
+        and settle currency.
+    size : array
+        The grid in basis units.
+    x : array
+        The grid in plot units.
+    mm, mm_other : array
+        Maintenance margin of a position of each size under ``table`` and ``other`` (plot units).
+    max_leverage : array or None
+        Max leverage at each size (None: the table does not publish it).
+    boundaries : array
+        Tier boundaries inside the grid, in plot units.
+    """
+
+    table: TierTable
+    other: TierTable
+    price: float
+    in_usd: bool
+    size: np.ndarray
+    x: np.ndarray
+    mm: np.ndarray
+    mm_other: np.ndarray
+    max_leverage: np.ndarray | None
+    boundaries: np.ndarray
+
+    @classmethod
+    def for_table(cls, table: TierTable, price: float, window: tuple[float, float], in_usd: bool = False,
+                  points: int = 400) -> TierCurves:
+        """Evaluate ``table`` (and its other form) over ``window`` (basis units) at ``price``."""
+        other = table.with_form("step" if table.form == "continuous" else "continuous")
+        lo, hi = window
+        size = size_grid(table, lo, hi, points)
+        b = table.caps[:-1]
+        lev = None
+        if table.max_leverage is not None:
+            lev = np.asarray(table.max_leverage_at(size)) if size.size else np.empty(0)
+        return cls(table, other, float(price), in_usd, size, _plot_x(table, size, price, in_usd),
+                   _plot_mm(table, size, price, in_usd), _plot_mm(other, size, price, in_usd), lev,
+                   _plot_x(table, b[(b > lo) & (b < hi)], price, in_usd))
+
+    def x_of(self, size: ArrayLike) -> np.ndarray:
+        """Plot coordinate of sizes in basis units: themselves, or their USD notional at ``price``."""
+        return _plot_x(self.table, size, self.price, self.in_usd)
+
+    def amount(self, settle: float) -> float:
+        """A settle-currency amount in plot units (USD at ``price`` when ``in_usd``)."""
+        return float(self.table.contract.to_usd(settle, self.price)) if self.in_usd else float(settle)
+
+
+def _plot_x(table: TierTable, size: ArrayLike, price: float, in_usd: bool) -> np.ndarray:
+    """Sizes (basis units) as plotted: themselves, or their USD notional at ``price``."""
+    s = np.asarray(size, dtype=np.float64)
+    return np.asarray(table.usd_notional(s, price)) if in_usd and s.size else s
+
+
+def _plot_mm(table: TierTable, size: ArrayLike, price: float, in_usd: bool) -> np.ndarray:
+    """Maintenance margin of positions of ``size`` basis units, in the settle currency or USD."""
+    s = np.asarray(size, dtype=np.float64)
+    if not s.size:
+        return s
+    mm = table.maintenance_margin(s, table.unit_value(price))
+    return np.asarray(table.contract.to_usd(mm, price) if in_usd else mm)
+
+
+@dataclass
+class TierView:
+    """What :class:`TierPlot` draws: venue A's curves and, when overlaid, venue B's over the same
+    USD range (both then in USD: different venues measure size in different units).
+
+    Attributes
+    ----------
+    a, b : TierCurves, TierCurves or None
+    x_label, mm_label : str
+        Axis labels (they say when sizes and amounts are converted to USD).
+    """
+
+    a: TierCurves
+    b: TierCurves | None
+    x_label: str
+    mm_label: str
+
+    @classmethod
+    def for_tables(cls, a: TierTable, b: TierTable | None, price: float, window: tuple[float, float],
+                   points: int = 400) -> TierView:
+        """Curves of ``a`` over ``window`` (its basis units) and of ``b`` over the same USD notional
+        range (up to its last cap), at ``price``."""
+        in_usd = b is not None
+        ca = TierCurves.for_table(a, price, window, in_usd, points)
+        cb = None
+        if b is not None:
+            lo, hi = (float(x) for x in b.size_at_usd(a.usd_notional(np.asarray(window), price), price))
+            cb = TierCurves.for_table(b, price, (lo, min(hi, b.max_size)), True, points)
+            return cls(ca, cb, "position notional in USD at the entry price (each venue's size converted)",
+                       "maintenance margin (USD at the entry price)")
+        return cls(ca, cb, f"position size ({a.unit})", f"maintenance margin ({a.contract.settle})")
+
+
+class TierPlot(FrameBlit):
+    """A tier table against position size: left, maintenance margin (log-log; dashed: the same rows
+    in the other form, to show the jump of the step form and the deduction that removes it); right,
+    max leverage (the staircase). Tier boundaries dotted, the current size and leverage marked;
+    venue B in another colour when overlaid.
+
+    Artists are created once; :meth:`update` moves the curves and :meth:`move` the markers. As in
+    :class:`CrossPlot`, the frame (axes, ticks, labels) is cached and only redrawn when it changes:
+    the amount axis is snapped to whole decades, so a change of size, side, leverage or form
+    usually redraws the data only; a change of venue redraws the frame. ``blit=False`` where the
+    figure is shown as a static image (inline backend, savefig).
+
+    Parameters
+    ----------
+    ax_mm, ax_leverage : Axes
+        The two panels.
+    blit : bool
+        Draw the data over a cached frame.
+    """
+
+    STYLE = {
+        "a": ("venue A (MM; max leverage)", dict(color="tab:blue", lw=2)),
+        "a_other": ("venue A, rows in the other form (step ↔ continuous)", dict(color="tab:blue", lw=1.2, ls="--")),
+        "a_bounds": ("venue A tier boundary", dict(colors="tab:blue", linestyles=":", lw=0.8)),
+        "b": ("venue B (MM; max leverage)", dict(color="tab:orange", lw=2)),
+        "b_bounds": ("venue B tier boundary", dict(colors="tab:orange", linestyles=":", lw=0.8)),
+        "size": ("current size", dict(color="black", lw=1.0)),
+        "leverage": ("chosen leverage", dict(color="0.35", lw=1.0, ls="-.")),
+        "marker": ("venue A position", dict(color="tab:blue", marker="X", ms=9, ls="none", mec="black")),
+        "marker_b": ("venue B position", dict(color="tab:orange", marker="X", ms=9, ls="none", mec="black")),
+    }
+
+    def __init__(self, ax_mm: Axes, ax_leverage: Axes, blit: bool = True) -> None:
+        self.ax, self.ax_leverage = ax_mm, ax_leverage
+        self.blit = blit
+        self._background = None
+        self._frame: tuple = ()
+        st = {k: dict(label=label, animated=blit, **kw) for k, (label, kw) in self.STYLE.items()}
+        x = np.array([1.0, 10.0])
+        self.mm_line = ax_mm.plot(x, x, **st["a"])[0]
+        self.mm_other_line = ax_mm.plot(x, x, **st["a_other"])[0]
+        self.mm_b_line = ax_mm.plot(x, x, **st["b"])[0]
+        self.leverage_line = ax_leverage.plot(x, x, **st["a"])[0]
+        self.leverage_b_line = ax_leverage.plot(x, x, **st["b"])[0]
+        self.boundaries = {(k, a): a.vlines([], 0, 1, transform=a.get_xaxis_transform(), **st[f"{k}_bounds"])
+                           for k in ("a", "b") for a in (ax_mm, ax_leverage)}
+        self.size_lines = (ax_mm.axvline(1.0, **st["size"]), ax_leverage.axvline(1.0, **st["size"]))
+        self.chosen_leverage = ax_leverage.axhline(1.0, **st["leverage"])
+        self.marker = ax_mm.plot([], [], **st["marker"])[0]
+        self.marker_b = ax_mm.plot([], [], **st["marker_b"])[0]
+        self.leverage_marker = ax_leverage.plot([], [], **st["marker"])[0]
+        self.unpublished = ax_leverage.text(0.5, 0.5, "", ha="center", va="center", transform=ax_leverage.transAxes,
+                                            color="0.4", fontsize=9)
+        for a in (ax_mm, ax_leverage):
+            a.set_xscale("log")
+            a.grid(alpha=0.3)
+        ax_mm.set_yscale("log")
+        ax_leverage.yaxis.set_major_locator(MaxNLocator(6, integer=True))
+        ax_leverage.set_ylabel("max leverage (×)")
+        #: drawn over the cached frame, in this order
+        self.animated = [*self.boundaries.values(), self.mm_other_line, self.mm_line, self.mm_b_line,
+                         self.leverage_line, self.leverage_b_line, *self.size_lines, self.chosen_leverage,
+                         self.marker, self.marker_b, self.leverage_marker]
+
+    @classmethod
+    def key(cls, overlay: bool) -> str:
+        """The HTML key, without venue B's entries when nothing is overlaid."""
+        return legend_html({k: v for k, v in cls.STYLE.items() if overlay or not k.startswith(("b", "marker_b"))})
+
+    def update(self, v: TierView) -> None:
+        """Move the curves and boundaries to a new view (no artist is created or removed), and set
+        the frame (limits, labels) if it changed."""
+        none = np.empty(0)
+        for name, c, mm, lev in (("a", v.a, self.mm_line, self.leverage_line),
+                                 ("b", v.b, self.mm_b_line, self.leverage_b_line)):
+            x, y, bounds = (c.x, c.mm, c.boundaries) if c is not None else (none, none, none)
+            mm.set_data(x, y)
+            published = c is not None and c.max_leverage is not None
+            lev.set_data(x if published else none, c.max_leverage if published else none)
+            for ax in (self.ax, self.ax_leverage):
+                self.boundaries[(name, ax)].set_segments([[(b, 0), (b, 1)] for b in bounds])
+        self.mm_other_line.set_data(v.a.x, v.a.mm_other)
+
+        curves = [c for c in (v.a, v.b) if c is not None and c.x.size]
+        mms = np.concatenate([c.mm for c in curves] + [v.a.mm_other])
+        levs = [c.max_leverage for c in curves if c.max_leverage is not None]
+        top = max(float(np.max(lev)) for lev in levs) if levs else 1.0
+        missing = [n for n, c in (("A", v.a), ("B", v.b)) if c is not None and c.table.max_leverage is None]
+        frame = (v.x_label, v.mm_label, (_rounded(v.a.x[0]), _rounded(v.a.x[-1])),  # rounded: unit round trips
+                 (10.0 ** np.floor(np.log10(mms.min())), 10.0 ** np.ceil(np.log10(mms.max()))), (0.0, 1.08 * top),
+                 f"venue {' and '.join(missing)}: max leverage not published" if missing else "")
+        if frame != self._frame:
+            self._set_frame(*frame, overlay=v.b is not None)
+            self._frame, self._background = frame, None
+
+    def _set_frame(self, x_label: str, mm_label: str, xlim: tuple[float, float], mm_lim: tuple[float, float],
+                   leverage_lim: tuple[float, float], note: str, overlay: bool) -> None:
+        for ax in (self.ax, self.ax_leverage):
+            ax.set_xlim(*xlim)
+        self.ax.set_ylim(*mm_lim)
+        self.ax_leverage.set_ylim(*leverage_lim)
+        self.ax.set_xlabel(x_label)
+        self.ax.set_ylabel(mm_label)
+        self.ax_leverage.set_xlabel("position notional (USD, as on the left)" if overlay else x_label)
+        self.unpublished.set_text(note)
+
+    def move(self, x: float, mm_a: float, mm_b: float | None, leverage: float) -> None:
+        """Mark the current position: size ``x`` (plot units), its MM under A and B (None: B not
+        shown) and the chosen leverage."""
+        for line in self.size_lines:
+            _set_vline(line, x)
+        self.chosen_leverage.set_ydata([leverage, leverage])
+        self.marker.set_data([x], [mm_a])
+        self.marker_b.set_data(*(([x], [mm_b]) if mm_b is not None else ([], [])))
+        self.leverage_marker.set_data([x], [leverage])
+
+
+def _rounded(x: float, digits: int = 10) -> float:
+    """``x`` to ``digits`` significant digits: frame keys ignore floating-point noise."""
+    return float(f"{x:.{digits}g}")

@@ -214,7 +214,7 @@ def _row(book: Rulebook, side: str, notional: float, entry: float, leverage: flo
         return {**row, "note": "no bundled tier table"}
     t = book.table
     c = t.contract
-    qty = notional / (c.face_value * entry) if c.kind == "linear" else notional / c.face_value
+    qty = notional / float(c.usd_value(1.0, entry))
     try:
         pos = IsolatedPosition.open(t, side, qty, entry, leverage, fee_rate=book.fee_rate,
                                     requirement_at=book.requirement_at)

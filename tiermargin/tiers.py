@@ -31,7 +31,7 @@ import csv
 import io
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
 from typing import Any, Literal
@@ -249,6 +249,21 @@ class TierTable:
             for f, c, r, lv in zip(self.floors, self.caps, self.mmr, levs)
         ]
 
+    def with_form(self, form: Form) -> TierTable:
+        """The same rows charged in another ``form`` (``"step"`` or ``"continuous"``).
+
+        Lessons compare the two: the step form jumps at every boundary; the continuous form adds
+        the maintenance amount (deduction) that removes the jump. Every other field is kept.
+
+        Examples
+        --------
+        >>> t = load_table("binance-usdm-btcusdt-2021").with_form("step")
+        >>> float(t.maintenance_margin(250_000)), float(t.maintenance_margin(250_001))
+        (1250.0, 2500.01)
+        """
+        _check.one_of("form", form, ("continuous", "step"))
+        return self if form == self.form else replace(self, form=form)
+
     def to_dict(self) -> dict[str, Any]:
         """The table in the form of ``reference/tier_tables.json`` (round-trips via :meth:`from_dict`)."""
         return {
@@ -370,6 +385,89 @@ class TierTable:
             raise ValueError(f"leverage must be at most the table's highest max leverage {lev[0]:g}x, got {leverage!r}")
         n_allowed = np.searchsorted(-lev, -x, side="right")  # tiers with max leverage >= x
         return _check.scalar_or_array(self.caps[n_allowed - 1])
+
+    # ------------------------------------------------------------------ sizes in other units
+    def size_of(self, qty: ArrayLike, price: ArrayLike) -> float | FloatArray:
+        """Size in this table's basis of ``qty`` contracts at ``price``: their value in the settle
+        currency (notional basis) or ``qty`` itself (contracts basis).
+
+        Parameters
+        ----------
+        qty : float or array
+            Contracts, >= 0.
+        price : float or array
+            Price, > 0. Broadcasts against ``qty``.
+        """
+        q = _check.nonnegative("qty", qty)
+        p = _check.positive("price", price)
+        if self.basis == "notional":
+            return self.contract.value(q, p)
+        return _check.scalar_or_array(q * np.ones_like(p))
+
+    def unit_value(self, price: ArrayLike) -> float | FloatArray:
+        """Settle-currency value of one basis unit at ``price``: 1 (notional basis) or the value of
+        one contract (contracts basis: ``FV·P`` linear, ``FV/P`` inverse) — the ``unit_value`` of
+        :meth:`maintenance_margin`, so ``maintenance_margin(size, unit_value(price))`` is the MM of
+        a position of ``size`` basis units without converting it to contracts and back.
+
+        Parameters
+        ----------
+        price : float or array
+            Price, > 0.
+        """
+        p = _check.positive("price", price)
+        return self.contract.value(1.0, p) if self.basis == "contracts" else _check.scalar_or_array(np.ones_like(p))
+
+    def contracts_at(self, size: ArrayLike, price: ArrayLike) -> float | FloatArray:
+        """Contracts whose size in this table's basis is ``size`` at ``price`` (inverse of :meth:`size_of`).
+
+        Notional basis: ``size`` divided by the value of one contract (``FV·P`` linear, ``FV/P``
+        inverse); contracts basis: ``size`` itself.
+
+        Parameters
+        ----------
+        size : float or array
+            Size in basis units, >= 0.
+        price : float or array
+            Price, > 0. Broadcasts against ``size``.
+        """
+        s = _check.nonnegative("size", size)
+        p = _check.positive("price", price)
+        unit = np.asarray(self.contract.value(1.0, p)) if self.basis == "notional" else np.ones_like(p)
+        return _check.scalar_or_array(s / unit)
+
+    def usd_notional(self, size: ArrayLike, price: ArrayLike) -> float | FloatArray:
+        """Notional in USD of a position of ``size`` basis units at ``price``: the common axis on
+        which tables in different units (USDT notional, coin notional, contracts) compare.
+
+        ``qty·FV·P`` for linear contracts (USDT, USDC, BUSD counted as USD), ``qty·FV`` for inverse
+        USD contracts, with ``qty`` = :meth:`contracts_at` (see
+        :meth:`~tiermargin.contracts.Contract.usd_value`).
+
+        Examples
+        --------
+        BitMEX XBTUSD risk limits are in XBT: 200 XBT at 50,000 is 10,000,000 USD (10M contracts).
+
+        >>> float(load_table("bitmex-xbtusd-risk-limits").usd_notional(200, 50_000))
+        10000000.0
+        """
+        p = _check.positive("price", price)
+        return self.contract.usd_value(self.contracts_at(size, p), p)
+
+    def size_at_usd(self, usd: ArrayLike, price: ArrayLike) -> float | FloatArray:
+        """Size in this table's basis of a position worth ``usd`` at ``price`` (inverse of :meth:`usd_notional`).
+
+        Parameters
+        ----------
+        usd : float or array
+            Notional in USD, >= 0.
+        price : float or array
+            Price, > 0. Broadcasts against ``usd``.
+        """
+        n = _check.nonnegative("usd", usd)
+        p = _check.positive("price", price)
+        qty = n / np.asarray(self.contract.usd_value(1.0, p))
+        return self.size_of(qty, p)
 
     def maintenance_margin(self, size: ArrayLike, unit_value: ArrayLike = 1.0) -> float | FloatArray:
         """Maintenance margin ``(size·MMR_k − cum_k)·unit_value``.

@@ -8,5 +8,6 @@ from .base import Explorer
 from .cross import CrossExplorer
 from .isolated import IsolatedExplorer
 from .markprice import MarkPriceExplorer
+from .tiers import TierExplorer
 
-__all__ = ["CrossExplorer", "Explorer", "IsolatedExplorer", "MarkPriceExplorer"]
+__all__ = ["CrossExplorer", "Explorer", "IsolatedExplorer", "MarkPriceExplorer", "TierExplorer"]
