@@ -9,6 +9,10 @@ one checking mechanism for all of them:
 * :class:`Function` — a function the student writes, called on the student's numbers *and* on
   hidden cases (other sides, sizes, tables...), so a function right on one case only is caught.
 
+What each value is — its *kind* — says how it is read and compared: :class:`Number` (with a unit
+and tolerances), :class:`Flag`, :class:`NumberList` (a list of numbers, item by item) or
+:class:`TierRows` (a tier table's rows, or a :class:`~tiermargin.TierTable`).
+
 Every check returns a :class:`~tiermargin.exercises.feedback.Feedback` and never raises on a wrong
 answer: ``None`` or ``...`` means not attempted, a wrong type (text, a list, a function that
 raises or returns junk) is "wrong" with a hint naming what was expected.
@@ -40,6 +44,8 @@ Numbers = Mapping[str, Any]
 
 _SHORT = reprlib.Repr()
 _SHORT.maxstring = _SHORT.maxother = 40
+_SHORT.maxlist = _SHORT.maxtuple = _SHORT.maxdict = 3
+_SHORT.maxlevel = 2
 
 
 def missing(answer: Any) -> bool:
@@ -163,7 +169,132 @@ class Flag:
         return None
 
 
-Kind = Union[Number, Flag]
+def _sequence(x: Any) -> Sequence[Any]:
+    """``x`` as a sequence of items if it is a list, a tuple or a 1-d array; else :class:`WrongType`."""
+    if isinstance(x, np.ndarray) and x.ndim == 1:
+        return list(x)
+    if isinstance(x, (list, tuple)):
+        return x
+    raise WrongType(describe(x))
+
+
+@dataclass(frozen=True)
+class NumberList:
+    """A list of real numbers (a list, a tuple or a 1-d array), compared item by item.
+
+    Parameters
+    ----------
+    item : Number
+        The kind of each item (unit, tolerances, format).
+    """
+
+    item: Number = Number()
+
+    @property
+    def what(self) -> str:
+        """What the answer should be, in words."""
+        unit = f" in {self.item.unit}" if self.item.unit else ""
+        return f"a list of numbers{unit}"
+
+    def coerce(self, x: Any) -> tuple[float, ...]:
+        """``x`` as a tuple of floats; :class:`WrongType` naming the first item that is not a number."""
+        items = _sequence(x)
+        out = []
+        for i, v in enumerate(items):
+            try:
+                out.append(self.item.coerce(v))
+            except WrongType as e:
+                raise WrongType(f"a {type(x).__name__} whose item at index {i} is {e}") from None
+        return tuple(out)
+
+    def matches(self, expected: Sequence[float], got: Sequence[float]) -> bool:
+        """True when both have the same length and every item matches."""
+        return len(expected) == len(got) and all(self.item.matches(float(e), g) for e, g in zip(expected, got))
+
+    def show(self, v: Sequence[float]) -> str:
+        """``[0, 50, 1,300] unit``."""
+        return f"[{', '.join(format(float(x), self.item.spec) for x in v)}] {self.item.unit}".rstrip()
+
+    def near_miss(self, expected: Sequence[float], got: Sequence[float]) -> str | None:
+        """A hint when the lengths differ."""
+        if len(expected) != len(got):
+            return f"the answer is a list of {len(expected)} numbers; you gave {len(got)}"
+        return None
+
+
+Row = tuple[float, float, float, Union[float, None]]
+
+
+@dataclass(frozen=True)
+class TierRows:
+    """A tier table: a :class:`~tiermargin.TierTable`, or its rows ``[floor, cap, mmr, max_leverage]``.
+
+    A cap of ``None`` or ``inf`` is an unbounded last tier; a max leverage of ``None`` means not
+    published. Floors, caps and rates are compared to ``rel_tol`` (and ``abs_tol`` near 0).
+    """
+
+    rel_tol: float = 1e-9
+    abs_tol: float = 1e-12
+    what: ClassVar[str] = (
+        "a TierTable or a list of rows [floor, cap, mmr, max_leverage] (cap None for an unbounded "
+        "last tier, max_leverage None where not published)"
+    )
+
+    def coerce(self, x: Any) -> tuple[Row, ...]:
+        """``x`` as a tuple of rows ``(floor, cap, mmr, max_leverage)`` (cap ``inf`` when unbounded);
+        :class:`WrongType` naming the first row that is not four numbers."""
+        if isinstance(x, TierTable):
+            x = x.rows()
+        rows = []
+        for k, r in enumerate(_sequence(x)):
+            try:
+                cells = _sequence(r)
+                if len(cells) != 4:
+                    raise WrongType(describe(r))
+                floor, cap, mmr, lev = cells
+                rows.append((
+                    NUMBER.coerce(floor),
+                    math.inf if cap is None else NUMBER.coerce(cap),
+                    NUMBER.coerce(mmr),
+                    None if lev is None else NUMBER.coerce(lev),
+                ))
+            except WrongType:
+                raise WrongType(f"a {type(x).__name__} whose row at index {k} (tier {k + 1}) is {describe(r)}") from None
+        return tuple(rows)
+
+    def _close(self, a: float | None, b: float | None) -> bool:
+        if a is None or b is None:
+            return a is b
+        return math.isclose(a, b, rel_tol=self.rel_tol, abs_tol=self.abs_tol)
+
+    def matches(self, expected: Any, got: Any) -> bool:
+        """True when both are the same rows (either may be a TierTable or rows)."""
+        try:
+            e, g = self.coerce(expected), self.coerce(got)
+        except WrongType:
+            return False
+        return len(e) == len(g) and all(self._close(a, b) for re_, rg in zip(e, g) for a, b in zip(re_, rg))
+
+    def show(self, v: Any) -> str:
+        """``2 tiers: [0, 50,000, 0.004, 125], [50,000, ∞, 0.005, 100]``."""
+        rows = self.coerce(v)
+
+        def cell(x: float | None) -> str:
+            return "None" if x is None else "∞" if math.isinf(x) else f"{x:,.10g}"
+
+        shown = ", ".join(f"[{', '.join(cell(c) for c in r)}]" for r in rows)
+        return f"{len(rows)} tier{'s' if len(rows) != 1 else ''}: {shown}"
+
+    def near_miss(self, expected: Any, got: Any) -> str | None:
+        """A hint when the number of rows differs."""
+        n_e, n_g = len(self.coerce(expected)), len(self.coerce(got))
+        if n_e != n_g:
+            return f"one row per tier: the table has {n_e} tiers, you gave {n_g} rows"
+        return None
+
+
+NUMBER = Number()
+Kind = Union[Number, Flag, NumberList, TierRows]
 
 MONEY = Number("USDT", abs_tol=0.01)  # to the cent
 RATIO = Number(rel_tol=1e-6, abs_tol=1e-12, spec=".6g", ratio=True)
@@ -178,7 +309,8 @@ class Mistake:
     Parameters
     ----------
     answer : callable
-        The student's numbers → the value that mistake produces (computed with the library).
+        The student's numbers → the value that mistake produces (computed with the library); for a
+        :class:`Record`, a dict of the fields it gets wrong.
     hint : str
         What to say when the answer equals it.
     """
@@ -205,7 +337,8 @@ class Exercise:
     hint : str
         Shown with a wrong value; says which formula applies and where the lesson explains it.
     mistakes : tuple of Mistake
-        Recognised wrong answers (single values and functions' results on the student's numbers).
+        Recognised wrong answers (single values and functions' results on the student's numbers;
+        for a :class:`Record`, a dict of the fields each mistake gets wrong).
     """
 
     title: str
@@ -215,10 +348,19 @@ class Exercise:
     hint: str
     mistakes: tuple[Mistake, ...] = ()
 
-    def mismatch_hint(self, kind: Kind, numbers: Numbers, expected: Any, got: Any) -> str:
-        """The hint for a wrong value: a recognised mistake's, a near miss's, or the exercise's."""
+    def mismatch_hint(self, kind: Kind, numbers: Numbers, expected: Any, got: Any, field: str | None = None) -> str:
+        """The hint for a wrong value: a recognised mistake's, a near miss's, or the exercise's.
+
+        For a field of a :class:`Record`, ``field`` is its name and a mistake's answer is a dict of
+        the fields that mistake gets wrong (a mistake without that field does not apply).
+        """
         for m in self.mistakes:
-            if kind.matches(m.answer(numbers), got):
+            wrong = m.answer(numbers)
+            if field is not None:
+                if not isinstance(wrong, Mapping) or field not in wrong:
+                    continue
+                wrong = wrong[field]
+            if kind.matches(wrong, got):
                 return m.hint
         return kind.near_miss(expected, got) or self.hint
 
@@ -280,7 +422,7 @@ class Record:
             if kind.matches(expected[name], value):
                 right.append(f"{name} {kind.show(value)}")
             else:
-                hint = kind.near_miss(expected[name], value) or ex.hint
+                hint = ex.mismatch_hint(kind, numbers, expected[name], value, field=name)
                 wrong.append((f"{name} = {kind.show(value)} is not right", hint))
         if wrong:
             return Feedback(n, "wrong", "; ".join(m for m, _ in wrong), wrong[0][1])
@@ -306,13 +448,16 @@ class Function:
         The function's name in the task (``liquidation_price``).
     parameters : tuple of str
         Its parameters, in order; the student's numbers and each hidden case have exactly these keys.
-    returns : Number or Flag
+    returns : Number, Flag, NumberList or TierRows
         What it returns.
     hidden : tuple of dict
         Hidden cases (plain values, like the student's numbers).
     convert : mapping
         Parameter name → function turning the plain value into the argument passed (e.g. a table
         id into a :class:`~tiermargin.TierTable`).
+    labels : tuple of str
+        Optional, one per hidden case: what the case is ("an unbounded last tier"), named when it
+        fails — useful where its arguments are too long to show (they are then shortened).
     """
 
     name: str
@@ -320,6 +465,11 @@ class Function:
     returns: Kind
     hidden: tuple[Mapping[str, Any], ...]
     convert: Mapping[str, Callable[[Any], Any]] = field(default_factory=dict)
+    labels: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.labels and len(self.labels) != len(self.hidden):
+            raise ValueError(f"labels must name every hidden case ({len(self.hidden)}), got {len(self.labels)}")
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -332,8 +482,9 @@ class Function:
         return f"{self.name}({', '.join(self.parameters)})"
 
     def call_text(self, case: Numbers) -> str:
-        """How a case is shown in messages: ``name(a=1, b='x')``."""
-        return f"{self.name}({', '.join(f'{p}={fmt(case[p])}' for p in self.parameters)})"
+        """How a case is shown in messages: ``name(a=1, b='x')``; a long argument (a table, a
+        response) is shortened with ``...``."""
+        return f"{self.name}({', '.join(f'{p}={_argument(case[p])}' for p in self.parameters)})"
 
     def judge(self, n: int, ex: Exercise, numbers: Numbers, given: Mapping[str, Any]) -> Feedback:
         """Call the student's function on the student's numbers, then on every hidden case."""
@@ -342,14 +493,17 @@ class Function:
             return Feedback(n, "not attempted", f"replace ... with the function {self.signature}")
         if not callable(f):
             return Feedback(n, "wrong", f"got {describe(f)}", f"pass the function itself: ex.check({n}, {self.name})")
-        for case in (numbers, *self.hidden):
+        labels = self.labels or ("",) * len(self.hidden)
+        for case, label in ((numbers, ""), *zip(self.hidden, labels)):
             visible = case is numbers
             call = self.call_text(case)
-            where = "" if visible else "a hidden case failed: "
+            where = "" if visible else f"a hidden case failed ({label}): " if label else "a hidden case failed: "
             try:
                 got = f(*(self.convert.get(p, _same)(case[p]) for p in self.parameters))
             except Exception as e:  # the student's code: report it, never crash the checker
-                return Feedback(n, "wrong", one_line(f"{where}{call} raised {type(e).__name__}: {e}"), ex.hint)
+                # the call is at most a few shortened arguments: the error itself is never cut off
+                error = one_line(f"{type(e).__name__}: {e}")
+                return Feedback(n, "wrong", f"{where}{call} raised {error}", ex.hint)
             if missing(got):
                 if visible:
                     return Feedback(n, "not attempted", f"{self.name} returns {got!r}: write its body in place of ...")
@@ -377,6 +531,26 @@ class Function:
 
 def _same(x: T) -> T:
     return x
+
+
+_LONG_ARGUMENT = 100  # characters
+
+
+def _argument(v: Any) -> str:
+    """An argument as shown in a call: :func:`fmt`, or, when longer than 100 characters, a short
+    description (``<a tuple of 10 items>``) or its first 100 characters.
+
+    >>> _argument((1, 2))
+    '(1, 2)'
+    >>> _argument(tuple(range(100)))
+    '<a tuple of 100 items>'
+    """
+    text = fmt(v)
+    if len(text) <= _LONG_ARGUMENT:
+        return text
+    if isinstance(v, (list, tuple, dict)):
+        return f"<a {type(v).__name__} of {len(v)} items>"
+    return text[: _LONG_ARGUMENT - 1] + "…"
 
 
 # ---------------------------------------------------------------------- variants
