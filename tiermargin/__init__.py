@@ -10,6 +10,7 @@ The core layers import only numpy; matplotlib and ipywidgets are imported by the
 57,236.18 (tier 2)
 """
 
+from .adl import deleverage
 from .contracts import Contract
 from .isolated import (
     IsolatedPosition,
@@ -20,6 +21,7 @@ from .isolated import (
     liquidation_price_in_tier,
     requirement,
 )
+from .riskfund import RiskFund
 from .tiers import TierTable, load_table, maintenance_amounts, table_ids, table_info
 
 __all__ = [
@@ -27,8 +29,10 @@ __all__ = [
     "IsolatedPosition",
     "LiquidationPrice",
     "MarginRatios",
+    "RiskFund",
     "TierTable",
     "bankruptcy_price",
+    "deleverage",
     "liquidation_price",
     "liquidation_price_in_tier",
     "load_table",

@@ -1,0 +1,283 @@
+"""Auto-deleveraging (ADL): who is closed out when the risk fund cannot cover a liquidation, and at what price.
+
+When a liquidated position cannot be closed better than its bankruptcy price and the risk fund cannot pay
+the loss (:meth:`tiermargin.riskfund.RiskFund.record` returns the shortfall), the venue closes the
+position's remaining contracts against **opposite-side** positions, in ranking order, **at the bankruptcy
+price** of the liquidated position (BitMEX "Auto-Deleveraging": "the price at which a trader's positions
+are closed out is the bankruptcy price of the initial liquidated order"; Bybit and Binance likewise;
+Hyperliquid closes "at the previous mark price" — pass that price instead). ``reference/FORMULAS.md``, ADL.
+
+**Rankings**, vectorized; :func:`scores` evaluates any of them for isolated positions at a mark price:
+
+* ``"pnl-leverage"`` (BitMEX, Bybit; MEXC publishes the same): :func:`pnl_leverage_score`;
+* ``"binance"``: :func:`binance_score`;
+* ``"hyperliquid"``: :func:`hyperliquid_score`.
+
+**Candidates** (:func:`candidates`): positions on the side opposite the liquidated one with an unrealized
+*profit* at the mark. Bybit selects "the opposing profitable positions", Hyperliquid sorts "the affected
+users in profit", Binance's score is 0 without a profit; BitMEX also ranks losing positions, but below every
+profitable one (their score is negative), so they would only be reached after all profitable ones.
+
+**Lights** (:func:`lights`): BitMEX shows the queue position "in 20 % increments": candidates in queue order,
+each at the share of the candidates' contracts up to and including its own, rounded up to 20 %; 5 lights for
+the first 20 %, 1 for the last (BitMEX "Auto-Deleveraging Further Information": six longs of 10, 10, 20,
+30, 20 and 10 contracts are at 20 %, 40 %, 60 %, 80 %, 80 % and 100 % in queue order). So a position holding
+more than 20 % of the queue's contracts shows fewer than 5 lights even when first; a lone candidate shows 1.
+
+**Money**. :func:`deleverage` is one trade at one price ``B`` between the liquidated side and its
+counterparties, so measured from any common price ``P`` it is zero-sum: what the counterparties realize
+below their PnL at ``P``, ``Σ pnl_i − UPL_i(P)``, is ``−UPL(side, filled, P, B)``, what the liquidated side
+gets above ``P``. With ``P`` a mark beyond bankruptcy that is the liquidated position's negative equity on
+the deleveraged contracts: the counterparties bear exactly the loss the fund did not pay (deleverage
+``Q·shortfall/loss`` of a position of ``Q`` contracts whose loss the fund paid only in part).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple, get_args
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from . import _check
+from ._check import FloatArray
+from .contracts import LINEAR_USDT, Contract
+from .isolated import IsolatedPosition
+from .rules import Ranking
+
+
+def pnl_leverage_score(
+    upnl: ArrayLike, entry_value: ArrayLike, mark_value: ArrayLike, equity: ArrayLike
+) -> float | FloatArray:
+    """BitMEX / Bybit ranking: ``PnL% × effective leverage`` (``PnL% / effective leverage`` when PnL% < 0).
+
+    BitMEX "Auto-Deleveraging": "PNL percentage = (Mark Value − Avg Entry Value)/abs(Avg Entry Value)",
+    "Effective Leverage = abs(Mark Value)/(Mark Value − Bankrupt Value)". So PnL% is the unrealized PnL
+    over the position's value at entry (a return on the notional, not on the margin: the leverage factor
+    carries the margin), and since equity is zero at the bankruptcy price and moves with the signed value,
+    ``Mark Value − Bankrupt Value`` is the equity at the mark: effective leverage = value/(margin + UPL).
+
+    Parameters
+    ----------
+    upnl : float or array
+        Unrealized PnL at the mark.
+    entry_value, mark_value : float or array
+        Position value (notional, > 0) at the entry and at the mark price.
+    equity : float or array
+        Margin + UPL at the mark, > 0 (a position with no equity left is bankrupt, not a candidate).
+    """
+    u = _check.finite("upnl", upnl)
+    pnl = u / _check.positive("entry_value", entry_value)
+    leverage = _check.positive("mark_value", mark_value) / _check.positive("equity", equity)
+    return _check.scalar_or_array(np.where(pnl >= 0, pnl * leverage, pnl / leverage))
+
+
+def binance_score(upnl: ArrayLike, wallet: ArrayLike, maintenance: ArrayLike) -> float | FloatArray:
+    """Binance ranking "LeveragePnl" = ``max(0, UPL)/max(1, wallet) × margin ratio``.
+
+    Binance FAQ "What Is Auto-Deleveraging (ADL) and How Does It Work": "Pnl Percent = max(0, Unrealized
+    Profit)/max(1, Wallet Balance)"; "Margin Ratio = Maintenance Margin/(Wallet Balance + Unrealized
+    Profit)", 0 when ``Wallet Balance + Unrealized Profit <= 0``. The margin ratio is Binance's displayed
+    one (:class:`~tiermargin.isolated.MarginRatios`); the floor 1 is one unit of the settle currency.
+
+    Parameters
+    ----------
+    upnl : float or array
+        Unrealized PnL at the mark.
+    wallet : float or array
+        Wallet balance: the isolated margin of an isolated position, the cross wallet balance otherwise.
+    maintenance : float or array
+        Maintenance margin, >= 0.
+    """
+    u = _check.finite("upnl", upnl)
+    w = _check.finite("wallet", wallet)
+    mm = _check.nonnegative("maintenance", maintenance)
+    balance = w + u
+    ratio = np.where(balance > 0, mm / np.where(balance > 0, balance, 1.0), 0.0)
+    return _check.scalar_or_array(np.maximum(u, 0.0) / np.maximum(w, 1.0) * ratio)
+
+
+def hyperliquid_score(
+    side: ArrayLike | str, entry: ArrayLike, mark: ArrayLike, notional: ArrayLike, account_value: ArrayLike
+) -> float | FloatArray:
+    """Hyperliquid ranking ``(mark/entry) × (notional/account value)``, with ``entry/mark`` for a short.
+
+    Hyperliquid docs "Auto-deleveraging": "the specific sorting index to determine the affected users in
+    profit is (mark_price / entry_price) * (notional_position / account_value)"; the users are "ranked by
+    unrealized pnl and leverage used". Read literally, the price factor would rank a short *lower* the more
+    it gains, so for a short the ratio is inverted, ``(mark/entry)^side``: the price move in the position's
+    favour, as for a long.
+
+    Parameters
+    ----------
+    side : "long", "short", +1 or -1 (or array)
+    entry, mark : float or array
+        Entry and mark price, > 0.
+    notional : float or array
+        Position value at the mark, >= 0.
+    account_value : float or array
+        Account value (cross) or isolated position value (margin + UPL), > 0.
+    """
+    s = _check.side("side", side)
+    move = _check.positive("mark", mark) / _check.positive("entry", entry)
+    leverage = _check.nonnegative("notional", notional) / _check.positive("account_value", account_value)
+    return _check.scalar_or_array(move**s * leverage)
+
+
+def scores(positions: IsolatedPosition, mark: ArrayLike, ranking: Ranking = "pnl-leverage") -> float | FloatArray:
+    """The ADL score of isolated positions at ``mark`` under a venue's ranking (higher: deleveraged first).
+
+    The terms come from the positions: value at entry and at the mark, UPL and equity (margin + UPL) at the
+    mark; Binance's wallet balance is the isolated margin and its maintenance margin the position's tiered MM.
+
+    Parameters
+    ----------
+    positions : IsolatedPosition
+        One position or arrays of them.
+    mark : float or array
+        Mark price, > 0; broadcasts against the positions.
+    ranking : {"pnl-leverage", "binance", "hyperliquid"}
+    """
+    _check.one_of("ranking", ranking, get_args(Ranking))
+    upnl = positions.upnl(mark)
+    if ranking == "binance":
+        return binance_score(upnl, positions.margin, positions.maintenance_margin(mark))
+    value, equity = positions.value(mark), positions.equity(mark)
+    if ranking == "hyperliquid":
+        return hyperliquid_score(positions.side, positions.entry, mark, value, equity)
+    return pnl_leverage_score(upnl, positions.value(positions.entry), value, equity)
+
+
+def candidates(positions: IsolatedPosition, mark: ArrayLike, liquidated_side: ArrayLike | str) -> NDArray[np.bool_]:
+    """Which positions may be deleveraged against a liquidated ``liquidated_side`` position: those on the
+    opposite side with an unrealized profit (> 0) at ``mark`` (see the module docstring)."""
+    s = _check.side("liquidated_side", liquidated_side)
+    return np.asarray((positions.side == -s) & (np.asarray(positions.upnl(mark)) > 0))
+
+
+def lights(score: ArrayLike, candidate_qty: ArrayLike, eligible: ArrayLike | None = None) -> NDArray[np.intp]:
+    """BitMEX-style quintile lights: 5 for the first 20 % of the candidates' contracts in the queue, 1 for the
+    last 20 %, 0 for positions that are not candidates.
+
+    Parameters
+    ----------
+    score : array
+        Ranking score per position (higher first; ties: lower index first).
+    candidate_qty : array
+        Contracts per position, > 0.
+    eligible : array of bool, optional
+        Which positions are candidates (default all; see :func:`candidates`).
+
+    Examples
+    --------
+    BitMEX "Auto-Deleveraging Further Information", six longs:
+
+    >>> lights([3, 6, 1, 4, 5, 2], [10, 10, 20, 30, 20, 10]).tolist()
+    [2, 5, 1, 3, 4, 2]
+    """
+    order, qty = _queue(score, candidate_qty, eligible)
+    out = np.zeros(qty.shape, dtype=np.intp)
+    if order.size:
+        through = np.cumsum(qty[order])
+        out[order] = 6 - np.ceil(5 * (through / through[-1])).astype(np.intp)  # shares <= 1, the last exactly 1
+    return out
+
+
+class Deleveraging(NamedTuple):
+    """Result of :func:`deleverage`.
+
+    Attributes
+    ----------
+    who : array of int
+        Indices of the counterparties filled, in fill (queue) order.
+    qty : array
+        Contracts closed from each (> 0, at most its position).
+    price : float
+        The price of every fill: the liquidated position's bankruptcy price.
+    pnl : array
+        PnL each counterparty realizes on those contracts against its entry, in the settle currency.
+    unmatched : float
+        Contracts left when the candidates ran out (0 when the queue filled the request).
+    """
+
+    who: NDArray[np.intp]
+    qty: FloatArray
+    price: float
+    pnl: FloatArray
+    unmatched: float
+
+
+def deleverage(
+    side: ArrayLike | str,
+    qty: float,
+    bankruptcy_price: float,
+    candidate_qty: ArrayLike,
+    candidate_entry: ArrayLike,
+    score: ArrayLike,
+    eligible: ArrayLike | None = None,
+    contract: Contract = LINEAR_USDT,
+) -> Deleveraging:
+    """Close ``qty`` contracts of a liquidated ``side`` position against the ADL queue at its bankruptcy price.
+
+    The candidates are positions on the opposite side; they are filled in score order (highest first, ties by
+    index), each at most its own size, the last one partially, until ``qty`` is matched. What the candidates
+    cannot absorb is returned as ``unmatched``, never dropped. BitMEX's example: a short of 20 contracts
+    liquidated at 650 is matched with the first in the queue (10 contracts, fully closed) and 10 of the
+    second's 20.
+
+    Parameters
+    ----------
+    side : "long" or "short" (or +1/-1)
+        The liquidated position's side; every candidate is on the other side.
+    qty : float
+        Contracts to deleverage, > 0.
+    bankruptcy_price : float
+        The liquidated position's bankruptcy price, > 0 (Hyperliquid: the previous mark price).
+    candidate_qty, candidate_entry, score : array
+        Per candidate: contracts (> 0), entry price (> 0) and ranking score; broadcast to one dimension.
+    eligible : array of bool, optional
+        Which candidates may be deleveraged (default all; see :func:`candidates`).
+    contract : Contract
+        The instrument, for PnL in the settle currency (:meth:`Contract.upnl`).
+
+    Examples
+    --------
+    >>> r = deleverage("short", 20, 650, [10, 10, 20, 30, 20, 10], 600, [3, 6, 1, 4, 5, 2])
+    >>> r.who.tolist(), r.qty.tolist(), r.pnl.tolist(), r.unmatched
+    ([1, 4], [10.0, 10.0], [500.0, 500.0], 0.0)
+    """
+    s = _check.side("side", side)
+    if s.ndim:
+        raise ValueError(f"side must be one side, got {side!r}")
+    need = float(_check.positive("qty", qty))
+    price = float(_check.positive("bankruptcy_price", bankruptcy_price))
+    order, cq = _queue(score, candidate_qty, eligible)
+    entry = _check.positive("candidate_entry", candidate_entry)
+    try:
+        entry = np.broadcast_to(entry, cq.shape)
+    except ValueError:
+        raise ValueError("candidate_entry must broadcast with candidate_qty and score") from None
+    ahead = np.concatenate(([0.0], np.cumsum(cq[order])[:-1]))  # contracts before each in the queue
+    take = np.zeros(cq.shape)
+    take[order] = np.minimum(cq[order], np.maximum(need - ahead, 0.0))
+    pnl = np.asarray(contract.upnl(-s, take, entry, price))
+    who = order[take[order] > 0]
+    return Deleveraging(who, take[who], price, pnl[who], max(need - float(cq[order].sum()), 0.0))
+
+
+def _queue(score: ArrayLike, candidate_qty: ArrayLike, eligible: ArrayLike | None) -> tuple[NDArray[np.intp], FloatArray]:
+    """The eligible candidates' indices in queue order (score descending, ties by index) and the quantities."""
+    arrays = [_check.finite("score", score), _check.positive("candidate_qty", candidate_qty)]
+    if eligible is not None:
+        ok = np.asarray(eligible)
+        if ok.dtype != np.bool_:
+            raise ValueError(f"eligible must be booleans, got dtype {ok.dtype}")
+        arrays.append(ok)
+    try:
+        sc, qty, *rest = (np.atleast_1d(a) for a in np.broadcast_arrays(*arrays))
+    except ValueError:
+        raise ValueError("score, candidate_qty and eligible must broadcast together") from None
+    if sc.ndim != 1:
+        raise ValueError(f"candidates must be one-dimensional (one score per position), got shape {sc.shape}")
+    index = np.flatnonzero(rest[0]) if rest else np.arange(sc.size)
+    return index[np.argsort(-sc[index], kind="stable")], qty
