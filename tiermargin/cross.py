@@ -257,27 +257,28 @@ class CrossAccount:
             raise ValueError(f"no price for underlying {inst.underlying!r} (symbol {inst.symbol!r}); prices has {sorted(prices)}")
         return _check.positive(f"prices[{inst.underlying!r}]", prices[inst.underlying])
 
-    def _requirement_groups(self, prices: Prices) -> Iterable[tuple[str, FloatArray, FloatArray]]:
-        """(currency, requirement, exposure) of each tier group and order, in that currency."""
-        f = self.fee_rate
+    def _tier_groups(self) -> list[tuple[Instrument, float]]:
+        """Positions grouped as :attr:`tier_rule` charges them, each group's instrument and size in
+        contracts: ``|long − short|`` under ``"net"``, the sum of its legs otherwise. The legs of a
+        group share one contract and one underlying (checked at construction for ``"underlying"``)."""
         groups: dict[tuple, list[Position]] = {}
         for p in self.positions:
             inst = self.instrument(p.symbol)
             key = {"position": (p.symbol, p.side), "net": (p.symbol,),
                    "underlying": (inst.underlying, inst.settle)}[self.tier_rule]
             groups.setdefault(key, []).append(p)
-        for legs in groups.values():
-            inst = self.instrument(legs[0].symbol)
-            table, c = inst.table, inst.table.contract
-            if self.tier_rule == "net":
-                contracts = abs(sum(p.side * p.qty for p in legs))
-                value = np.asarray(c.value(contracts, self._mark(inst, prices)))
-            else:
-                contracts = sum(p.qty for p in legs)
-                value = sum(np.asarray(c.value(p.qty, self._mark(self.instrument(p.symbol), prices))) for p in legs)
-            size = value if table.basis == "notional" else np.full_like(value, contracts)
-            unit = 1.0 if table.basis == "notional" else value / contracts if contracts else 1.0
-            mm = np.asarray(table.maintenance_margin(size, unit)) if contracts else np.zeros_like(value)
+        signed = self.tier_rule == "net"
+        return [(self.instrument(legs[0].symbol),
+                 abs(sum(p.side * p.qty for p in legs)) if signed else sum(p.qty for p in legs))
+                for legs in groups.values()]
+
+    def _requirement_groups(self, prices: Prices) -> Iterable[tuple[str, FloatArray, FloatArray]]:
+        """(currency, requirement, exposure) of each tier group and order, in that currency."""
+        f = self.fee_rate
+        for inst, contracts in self._tier_groups():
+            table, mark = inst.table, self._mark(inst, prices)
+            value = np.asarray(table.contract.value(contracts, mark))
+            mm = np.asarray(table.maintenance_margin(table.size_of(contracts, mark), table.unit_value(mark)))
             yield inst.settle, mm + f * value, value
         for o in self.orders:
             if o.reduce_only:
@@ -368,7 +369,7 @@ class CrossAccount:
         p0 = float(self._mark(next(i for i in self.instruments if i.underlying == underlying), prices))
         if float(np.asarray(self.health(prices))) <= 0:
             raise ValueError("the account is already liquidated at these prices (health ≤ 0)")
-        breaks = self._breakpoints(prices, underlying)
+        breaks = self._breakpoints(underlying)
 
         def h(x: FloatArray) -> FloatArray:
             return np.asarray(self.health({**prices, underlying: x}))
@@ -378,20 +379,11 @@ class CrossAccount:
         return (LiquidationPrice(below, True, 0) if below is not None else LiquidationPrice(0.0, False, 0),
                 LiquidationPrice(above, True, 0) if above is not None else LiquidationPrice(np.inf, False, 0))
 
-    def _breakpoints(self, prices: Prices, underlying: str) -> FloatArray:
+    def _breakpoints(self, underlying: str) -> FloatArray:
         """Prices of ``underlying`` at which a notional tier group crosses a boundary."""
-        out = []
-        for p in self.positions:
-            inst = self.instrument(p.symbol)
-            if inst.underlying != underlying or inst.table.basis != "notional":
-                continue
-            c = inst.table.contract
-            qtys = {p.qty, sum(q.qty for q in self.positions if q.symbol == p.symbol),
-                    abs(sum(q.side * q.qty for q in self.positions if q.symbol == p.symbol)),
-                    sum(q.qty for q in self.positions if self.instrument(q.symbol).underlying == underlying)}
-            for q in qtys:
-                if q > 0:
-                    out.append(c.price_of(inst.table.caps[:-1] / (q * c.face_value)))
+        out = [inst.table.contract.price_of(inst.table.caps[:-1] / (contracts * inst.table.contract.face_value))
+               for inst, contracts in self._tier_groups()
+               if inst.underlying == underlying and inst.table.basis == "notional" and contracts > 0]
         return np.concatenate(out) if out else np.empty(0)
 
     def surface(self, prices: Prices, grid: Mapping[str, ArrayLike]) -> FloatArray:

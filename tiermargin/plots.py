@@ -85,7 +85,37 @@ class MarginCurves:
                    np.asarray(pos.is_liquidated(price)), mark, liq, bank, b[(b > lo) & (b < hi)])
 
 
-class MarginPlot:
+class FrameBlit:
+    """Blitting shared by the plot builders: the *frame* (every artist not in ``animated``) is
+    drawn once and cached; :meth:`render` then draws only the ``animated`` artists over it.
+
+    Subclasses set ``ax`` (any axes of the figure), ``blit``, ``animated`` (artists created with
+    ``animated=blit``) and ``_background`` (``None`` whenever the frame must be redrawn). Every
+    builder whose explorer redraws often uses it.
+    """
+
+    ax: Axes
+    blit: bool
+    animated: list
+    _background: object | None
+
+    def render(self) -> None:
+        """Draw: the whole figure if the frame changed (or ``blit=False``), else the data over the cached frame."""
+        canvas = self.ax.figure.canvas
+        if not self.blit:
+            canvas.draw_idle()
+            return
+        if self._background is None:
+            canvas.draw()
+            self._background = canvas.copy_from_bbox(self.ax.figure.bbox)
+        else:
+            canvas.restore_region(self._background)
+        for artist in self.animated:
+            artist.axes.draw_artist(artist)
+        canvas.blit(self.ax.figure.bbox)
+
+
+class MarginPlot(FrameBlit):
     """Equity and requirement against the mark price, with the liquidation zone and tier boundaries.
 
     With ``blit=True`` the mark line is drawn over a cached background: moving only the mark
@@ -122,6 +152,7 @@ class MarginPlot:
         self.zone = ax.fill_between(x, 0, 1, **st["zone"])
         self.boundaries = ax.vlines([], 0, 1, transform=ax.get_xaxis_transform(), **st["boundaries"])
         self.mark_line = ax.axvline(0, animated=blit, **st["mark"])
+        self.animated = [self.mark_line]
         self.liquidation_line = ax.axvline(0, **st["liquidation"])
         self.bankruptcy_line = ax.axvline(0, **st["bankruptcy"])
         self.set_currency(currency)
@@ -141,20 +172,6 @@ class MarginPlot:
     def move_mark(self, mark: float) -> None:
         """Move only the mark line (the curves are unchanged); :meth:`render` then blits it."""
         _set_vline(self.mark_line, mark)
-
-    def render(self) -> None:
-        """Draw: the whole figure after :meth:`update`, else only the mark over the cached background."""
-        canvas = self.ax.figure.canvas
-        if not self.blit:
-            canvas.draw_idle()
-            return
-        if self._background is None:
-            canvas.draw()
-            self._background = canvas.copy_from_bbox(self.ax.figure.bbox)
-        else:
-            canvas.restore_region(self._background)
-        self.ax.draw_artist(self.mark_line)
-        canvas.blit(self.ax.figure.bbox)
 
     def update(self, c: MarginCurves) -> None:
         """Move every artist to the new curves (no artist is created or removed)."""
@@ -391,35 +408,6 @@ class CrossView:
 #: diverging, centred on 0 with a visible step there: the liquidation surface is the colour boundary
 HEALTH_CMAP = ListedColormap(np.vstack((plt.get_cmap("RdBu")(np.linspace(0.0, 0.32, 128)),
                                         plt.get_cmap("RdBu")(np.linspace(0.68, 1.0, 128)))), name="health")
-
-
-class FrameBlit:
-    """Blitting shared by the two-panel builders: the *frame* (every artist not in ``animated``) is
-    drawn once and cached; :meth:`render` then draws only the ``animated`` artists over it.
-
-    Subclasses set ``ax`` (any axes of the figure), ``blit``, ``animated`` (artists created with
-    ``animated=blit``) and ``_background`` (``None`` whenever the frame must be redrawn).
-    """
-
-    ax: Axes
-    blit: bool
-    animated: list
-    _background: object | None
-
-    def render(self) -> None:
-        """Draw: the whole figure if the frame changed (or ``blit=False``), else the data over the cached frame."""
-        canvas = self.ax.figure.canvas
-        if not self.blit:
-            canvas.draw_idle()
-            return
-        if self._background is None:
-            canvas.draw()
-            self._background = canvas.copy_from_bbox(self.ax.figure.bbox)
-        else:
-            canvas.restore_region(self._background)
-        for artist in self.animated:
-            artist.axes.draw_artist(artist)
-        canvas.blit(self.ax.figure.bbox)
 
 
 class CrossPlot(FrameBlit):
