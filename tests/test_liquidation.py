@@ -8,6 +8,7 @@ from strategies import positions
 
 import tiermargin as tm
 from tiermargin.liquidation import POLICIES, Execution, liquidate
+from tiermargin.rules import preset
 
 BTC = tm.load_table("binance-usdm-btcusdt-2021")
 TIMES = np.arange(0.0, 600.0, 10.0)
@@ -118,3 +119,14 @@ def test_bad_input():
         Execution("vwap")
     with pytest.raises(ValueError, match="depth"):
         Execution("impact", 0)
+
+
+def test_a_rulebook_supplies_the_venues_policy_and_fraction():
+    pos = whale()
+    assert liquidate(pos, TIMES, CRASH, preset("okx")) == liquidate(pos, TIMES, CRASH, "two-tiers")
+    assert liquidate(pos, TIMES, CRASH, preset("hyperliquid")) == liquidate(pos, TIMES, CRASH, "fraction", 0.2)
+    assert liquidate(pos, TIMES, CRASH, preset("okx")) != liquidate(pos, TIMES, CRASH, "one-tier")
+    with pytest.raises(ValueError, match="'binance-usdm' has no liquidation policy"):
+        liquidate(pos, TIMES, CRASH, preset("binance-usdm"))
+    with pytest.raises(ValueError, match="fraction comes from the rulebook"):
+        liquidate(pos, TIMES, CRASH, preset("hyperliquid"), 0.3)

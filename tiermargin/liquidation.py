@@ -26,16 +26,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from html import escape
-from typing import Literal, NamedTuple
+from typing import Literal, NamedTuple, get_args
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from . import _check
 from .isolated import IsolatedPosition
+from .rules import Policy, Rulebook
 
-Policy = Literal["one-tier", "two-tiers", "lowest-sufficient", "to-cap", "fraction", "full"]
-POLICIES = ("one-tier", "two-tiers", "lowest-sufficient", "to-cap", "fraction", "full")
+POLICIES: tuple[str, ...] = get_args(Policy)
 _NUDGE = 1e-9  # relative: a size this far below a boundary is safely in the lower tier
 
 
@@ -174,7 +174,7 @@ def liquidate(
     position: IsolatedPosition,
     times: ArrayLike,
     marks: ArrayLike,
-    policy: Policy = "one-tier",
+    policy: Policy | Rulebook = "one-tier",
     fraction: float | None = None,
     execution: Execution = Execution(),
     orders_requirement: float = 0.0,
@@ -187,11 +187,13 @@ def liquidate(
         A single position (scalar fields).
     times, marks : array (T,)
         The path: times (sorted) and mark prices (> 0).
-    policy : str
+    policy : str or Rulebook
         "one-tier", "two-tiers", "lowest-sufficient", "to-cap" (the lower tier's cap: the same
-        target as "one-tier", HTX's wording), "fraction" or "full".
+        target as "one-tier", HTX's wording), "fraction" or "full"; or a venue's
+        :class:`~tiermargin.rules.Rulebook`, whose ``policy`` and ``fraction`` are used.
     fraction : float
-        Share closed per step for ``policy="fraction"`` (e.g. 0.2), in (0, 1).
+        Share closed per step for ``policy="fraction"`` (e.g. 0.2), in (0, 1); not given with a
+        rulebook.
     execution : Execution
         Fill model (default: a linear-impact book).
     orders_requirement : float
@@ -206,7 +208,7 @@ def liquidate(
     """
     if not isinstance(position, IsolatedPosition) or np.ndim(position.qty):
         raise TypeError("position must be a single IsolatedPosition")
-    _check.one_of("policy", policy, POLICIES)
+    policy, fraction = _policy_of(policy, fraction)
     if (policy == "fraction") != (fraction is not None):
         raise ValueError("fraction is required exactly when policy is 'fraction'")
     if fraction is not None:
@@ -235,6 +237,19 @@ def liquidate(
             pos, event = _step(pos, time, mark, policy, fraction, execution)
             events.append(event)
     return LiquidationLog(tuple(events), pos, position)
+
+
+def _policy_of(policy: Policy | Rulebook, fraction: float | None) -> tuple[Policy, float | None]:
+    """The policy and fraction to run, from a policy name or a venue's rulebook."""
+    if isinstance(policy, Rulebook):
+        if fraction is not None:
+            raise ValueError("fraction comes from the rulebook; do not pass it with a Rulebook")
+        if policy.policy is None:
+            raise ValueError(f"rulebook {policy.id!r} has no liquidation policy (its sources are silent); "
+                             f"pass policy= one of {POLICIES}")
+        return policy.policy, policy.fraction
+    _check.one_of("policy", policy, POLICIES)
+    return policy, fraction
 
 
 def _step(pos: IsolatedPosition, time: float, mark: float, policy: Policy, fraction: float | None,

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from html import escape
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import numpy as np
 
@@ -82,15 +82,15 @@ class Rulebook:
     def __post_init__(self) -> None:
         _check.one_of("requirement_at", self.requirement_at, ("mark", "entry"))
         _check.rate("fee_rate", self.fee_rate)
-        _check.one_of("ratio", self.ratio, ("legacy", "coinw", "binance"))
+        _check.one_of("ratio", self.ratio, get_args(Ratio))
         if self.policy is not None:
-            _check.one_of("policy", self.policy, ("one-tier", "two-tiers", "lowest-sufficient", "to-cap", "fraction", "full"))
+            _check.one_of("policy", self.policy, get_args(Policy))
         if (self.policy == "fraction") != (self.fraction is not None):
             raise ValueError("fraction is given exactly when policy is 'fraction'")
         if self.fraction is not None:
             _check.rate("fraction", self.fraction, low_open=True)
         if self.adl is not None:
-            _check.one_of("adl", self.adl, ("pnl-leverage", "binance", "hyperliquid"))
+            _check.one_of("adl", self.adl, get_args(Ranking))
         if self.cross_tier_rule is not None:
             _check.one_of("cross_tier_rule", self.cross_tier_rule, ("position", "net", "underlying"))
         if self.tick is not None:
