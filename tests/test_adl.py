@@ -8,6 +8,7 @@ from strategies import positions
 
 from tiermargin import Contract, IsolatedPosition, TierTable
 from tiermargin.adl import (
+    adl_qty,
     binance_score,
     candidates,
     deleverage,
@@ -281,3 +282,19 @@ def test_bad_ranking_input():
         binance_score(1, 1, -1)
     with pytest.raises(ValueError, match="liquidated_side must be"):
         candidates(book, 100, "flat")
+
+
+def test_adl_qty_makes_the_fund_pay_exactly_what_it_could():
+    # the contracts sold lose (1 − a)·loss, which is the part the fund paid
+    closed, loss = 12.0, -3_000.0
+    for shortfall in (0.0, 750.0, 3_000.0):
+        a = adl_qty(closed, shortfall, loss) / closed
+        assert (1 - a) * loss == pytest.approx(loss + shortfall)
+    np.testing.assert_allclose(adl_qty([10, 10], [0, 5], [-5, -10]), [0.0, 5.0])
+
+
+def test_adl_qty_bad_input():
+    for args, match in [((0, 1, -2), "closed"), ((1, -1, -2), "shortfall"), ((1, 1, 0), "loss"),
+                        ((1, 3, -2), "exceed"), ((1, np.nan, -2), "shortfall")]:
+        with pytest.raises(ValueError, match=match):
+            adl_qty(*args)

@@ -310,3 +310,14 @@ def test_margin_ratios_with_nothing_at_risk_have_no_nan():
     assert (r.legacy, r.legacy_threshold, r.coinw) == (np.inf, 0.0, np.inf) and r.binance == 0.0
     r = MarginRatios.of(np.array([-5.0, 0.0, 10.0]), np.array([2.0, 2.0, 2.0]), np.array([100.0] * 3))
     np.testing.assert_array_equal(r.binance, [np.inf, np.inf, 0.2])
+
+
+def test_indexing_an_array_of_positions_gives_those_positions():
+    t = TierTable.single(0.005, max_leverage=100)
+    p = IsolatedPosition.open(t, ["long", "short", "long"], [1.0, 2.0, 3.0], 100.0, [10, 20, 5])
+    sub = p[np.array([False, True, True])]
+    assert sub.side.tolist() == [-1.0, 1.0] and sub.qty.tolist() == [2.0, 3.0]
+    assert sub.health(90.0).tolist() == [p[1].health(90.0), p[2].health(90.0)]
+    assert float(p[0].margin) == 10.0 and np.ndim(p[0].qty) == 0
+    with pytest.raises(TypeError, match="single position"):
+        p[0][0]

@@ -167,6 +167,16 @@ def test_wick_and_stale_venue_scenarios():
     assert spot_wick.spot[np.argmin(np.abs(spot_wick.times - 615)), 2] < calm.spot[np.argmin(np.abs(calm.times - 615)), 2] * 0.95
 
 
+
+def test_a_market_wide_crash_moves_every_venue_and_the_last_trade_alike():
+    calm = synthetic_market(seed=2)
+    crash = synthetic_market(seed=2, wick=Wick(600, 600, 0.15, "all"))
+    bottom = np.argmin(np.abs(crash.times - 900))
+    np.testing.assert_allclose(crash.spot[bottom], calm.spot[bottom] * 0.85, rtol=1e-12)
+    assert crash.last[bottom] == pytest.approx(calm.last[bottom] * 0.85, rel=1e-12)
+    outside = (crash.times < 600) | (crash.times > 1_200)
+    np.testing.assert_array_equal(crash.spot[outside], calm.spot[outside])
+
 @pytest.mark.parametrize(
     "kwargs, match",
     [({"duration": 0}, "duration"), ({"step": -1}, "step"), ({"venues": ()}, "venues"),

@@ -29,7 +29,7 @@ counterparties, so measured from any common price ``P`` it is zero-sum: what the
 below their PnL at ``P``, ``Σ pnl_i − UPL_i(P)``, is ``−UPL(side, filled, P, B)``, what the liquidated side
 gets above ``P``. With ``P`` a mark beyond bankruptcy that is the liquidated position's negative equity on
 the deleveraged contracts: the counterparties bear exactly the loss the fund did not pay (deleverage
-``Q·shortfall/loss`` of a position of ``Q`` contracts whose loss the fund paid only in part).
+:func:`adl_qty` ``= Q·shortfall/|loss|`` of ``Q`` contracts whose loss the fund paid only in part).
 """
 
 from __future__ import annotations
@@ -263,6 +263,43 @@ def deleverage(
     pnl = np.asarray(contract.upnl(-s, take, entry, price))
     who = order[take[order] > 0]
     return Deleveraging(who, take[who], price, pnl[who], max(need - float(cq[order].sum()), 0.0))
+
+
+def adl_qty(closed: ArrayLike, shortfall: ArrayLike, loss: ArrayLike) -> float | FloatArray:
+    """Contracts to deleverage when the fund paid a liquidation loss only in part: ``closed × shortfall / |loss|``.
+
+    A liquidation step takes ``closed`` contracts over at the bankruptcy price ``B`` and its fill would lose
+    ``loss`` (< 0) against ``B``; the fund pays ``|loss| − shortfall`` (:meth:`~tiermargin.riskfund.RiskFund.record`).
+    The venue then sells only the share of the contracts whose loss the fund paid, and closes the rest against
+    the ADL queue *at* ``B`` (no loss on them): selling ``(1 − a)·closed`` loses ``(1 − a)·loss``, which equals
+    the amount paid when ``a = shortfall/|loss|`` (the loss of a fill is proportional to the contracts at a
+    given average fill price; with a price-impact book a smaller sale fills slightly better, which this
+    proportional rule leaves to the fund's favour).
+
+    Parameters
+    ----------
+    closed : float or array
+        Contracts the liquidation step closed, > 0.
+    shortfall : float or array
+        What the fund did not pay, in [0, |loss|].
+    loss : float or array
+        The step's result against the bankruptcy price, < 0.
+
+    Examples
+    --------
+    A step closes 10 contracts at a loss of 1,500; the fund could pay 1,200, so 300 is short:
+
+    >>> adl_qty(10, 300, -1_500)
+    2.0
+    """
+    c = _check.positive("closed", closed)
+    s = _check.nonnegative("shortfall", shortfall)
+    lost = -np.asarray(_check.finite("loss", loss), dtype=np.float64)
+    if np.any(lost <= 0):
+        raise ValueError(f"loss must be < 0 (a loss against the bankruptcy price), got {loss!r}")
+    if np.any(s > lost * (1 + 1e-12)):
+        raise ValueError(f"shortfall must not exceed |loss|, got shortfall {shortfall!r} and loss {loss!r}")
+    return _check.scalar_or_array(c * np.minimum(s / lost, 1.0))
 
 
 def _queue(score: ArrayLike, candidate_qty: ArrayLike, eligible: ArrayLike | None) -> tuple[NDArray[np.intp], FloatArray]:

@@ -223,6 +223,20 @@ class IsolatedPosition:
             )
         return pos
 
+    def __getitem__(self, index: ArrayLike) -> IsolatedPosition:
+        """The positions at ``index`` of an array of positions (numpy indexing: int, slice, mask, indices).
+
+        >>> from tiermargin import TierTable
+        >>> p = IsolatedPosition.open(TierTable.single(0.005, max_leverage=100), "long", [1, 2, 3], 100, 10)
+        >>> p[1:].qty.tolist(), float(p[0].margin)
+        ([2.0, 3.0], 10.0)
+        """
+        shape = np.broadcast_shapes(*(np.shape(getattr(self, n)) for n in _ARRAY_FIELDS))
+        if not shape:
+            raise TypeError("a single position cannot be indexed")
+        fields = {n: np.broadcast_to(getattr(self, n), shape)[index] for n in _ARRAY_FIELDS}
+        return replace(self, **fields)
+
     # ------------------------------------------------------------------ state at a price
     def value(self, price: ArrayLike) -> float | FloatArray:
         """Position value at ``price`` in the settle currency."""

@@ -29,8 +29,9 @@ class Wick:
         When it starts and how long it lasts (seconds).
     depth : float
         Largest relative move, in (−1, 1): 0.2 is a 20 % dip at the bottom of the wick.
-    where : "last" or int
-        The perpetual's last trade (``"last"``) or the index of one spot venue.
+    where : "last", "all" or int
+        The perpetual's last trade (``"last"``), the index of one spot venue, or the whole market
+        (``"all"``: the fair price itself, so every venue, the index and the last trade move: a crash).
     """
 
     start: float
@@ -43,8 +44,8 @@ class Wick:
         _check.positive("duration", self.duration)
         if not -1 < float(_check.finite("depth", self.depth)) < 1:
             raise ValueError(f"depth must be in (-1, 1), got {self.depth!r}")
-        if self.where != "last" and not isinstance(self.where, (int, np.integer)):
-            raise ValueError(f"where must be 'last' or a venue index, got {self.where!r}")
+        if self.where not in ("last", "all") and not isinstance(self.where, (int, np.integer)):
+            raise ValueError(f"where must be 'last', 'all' or a venue index, got {self.where!r}")
 
     def factor(self, times: FloatArray) -> FloatArray:
         """Multiplier on prices: 1 outside the wick, ``1 − depth`` at its bottom (triangular shape)."""
@@ -115,7 +116,7 @@ def synthetic_market(
     funding_rate, funding_interval : float
         Constant funding rate per interval, and the interval in seconds.
     wick : Wick, optional
-        A flash wick on the last trade or on one venue.
+        A flash wick on the last trade, on one venue, or on the whole market.
     stale_venue : int, optional
         A venue that stops updating (price and timestamp frozen) from ``stale_from`` seconds.
     """
@@ -130,6 +131,8 @@ def synthetic_market(
     n, v = times.size, len(venues)
     sigma = vol * np.sqrt(dt / (365 * 24 * 3600))
     fair = p0 * np.exp(np.concatenate(([0.0], np.cumsum(rng.normal(-sigma**2 / 2, sigma, n - 1)))))
+    if wick is not None and wick.where == "all":
+        fair = fair * wick.factor(times)
     spot = fair[:, None] * (1 + rng.normal(0, venue_noise, (n, v)))
     quote_times = np.repeat(times[:, None], v, axis=1)
     basis = np.empty(n)
@@ -141,6 +144,8 @@ def synthetic_market(
     if wick is not None:
         if wick.where == "last":
             last = last * wick.factor(times)
+        elif wick.where == "all":
+            pass  # already in the fair price
         elif not 0 <= wick.where < v:
             raise ValueError(f"wick.where must be 'last' or a venue index in 0..{v - 1}, got {wick.where!r}")
         else:
