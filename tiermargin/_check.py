@@ -25,7 +25,7 @@ def _as_float(name: str, x: ArrayLike) -> FloatArray:
         raise TypeError(f"{name} must be a number or an array of numbers, got {x!r}") from None
     if arr.size == 0:
         raise ValueError(f"{name} must not be empty")
-    if not np.all(np.isfinite(arr)):
+    if not np.isfinite(arr).all():
         raise ValueError(f"{name} must be finite (no NaN or inf), got {x!r}")
     return arr
 
@@ -38,7 +38,7 @@ def finite(name: str, x: ArrayLike) -> FloatArray:
 def positive(name: str, x: ArrayLike) -> FloatArray:
     """Return ``x`` as a float array, requiring every element to be finite and > 0."""
     arr = _as_float(name, x)
-    if np.any(arr <= 0):
+    if (arr <= 0).any():
         raise ValueError(f"{name} must be > 0, got {x!r}")
     return arr
 
@@ -46,7 +46,7 @@ def positive(name: str, x: ArrayLike) -> FloatArray:
 def nonnegative(name: str, x: ArrayLike) -> FloatArray:
     """Return ``x`` as a float array, requiring every element to be finite and >= 0."""
     arr = _as_float(name, x)
-    if np.any(arr < 0):
+    if (arr < 0).any():
         raise ValueError(f"{name} must be >= 0, got {x!r}")
     return arr
 
@@ -55,7 +55,7 @@ def rate(name: str, x: ArrayLike, *, low_open: bool = False) -> FloatArray:
     """Return ``x`` as a float array of rates in [0, 1) (or (0, 1) with ``low_open``)."""
     arr = _as_float(name, x)
     bad = (arr <= 0) if low_open else (arr < 0)
-    if np.any(bad | (arr >= 1)):
+    if (bad | (arr >= 1)).any():
         allowed = "(0, 1)" if low_open else "[0, 1)"
         raise ValueError(f"{name} must be a rate in {allowed}, got {x!r}")
     return arr

@@ -223,6 +223,11 @@ class IsolatedPosition:
             )
         return pos
 
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Shape of the array of positions (``()`` for one position)."""
+        return np.broadcast_shapes(*(np.shape(getattr(self, n)) for n in _ARRAY_FIELDS))
+
     def __getitem__(self, index: ArrayLike) -> IsolatedPosition:
         """The positions at ``index`` of an array of positions (numpy indexing: int, slice, mask, indices).
 
@@ -231,7 +236,7 @@ class IsolatedPosition:
         >>> p[1:].qty.tolist(), float(p[0].margin)
         ([2.0, 3.0], 10.0)
         """
-        shape = np.broadcast_shapes(*(np.shape(getattr(self, n)) for n in _ARRAY_FIELDS))
+        shape = self.shape
         if not shape:
             raise TypeError("a single position cannot be indexed")
         fields = {n: np.broadcast_to(getattr(self, n), shape)[index] for n in _ARRAY_FIELDS}

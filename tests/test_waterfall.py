@@ -1,0 +1,115 @@
+"""The liquidation waterfall: a hand-computed ADL example, money conservation, the fund never negative."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import tiermargin as tm
+from tiermargin import waterfall as wf
+from tiermargin.liquidation import Execution
+
+FLAT = tm.TierTable.single(0.005, max_leverage=100)
+BTC = tm.load_table("binance-usdm-btcusdt-2021")
+
+
+def gap_scenario(fund=4.0):
+    """A long of 10 at 100 (10x, bankruptcy 90) and two profitable shorts; the mark gaps to 89."""
+    pop = tm.IsolatedPosition.open(FLAT, ["long", "short", "short"], [10, 4, 5], [100, 100, 95], 10)
+    return wf.run(pop, [0.0, 60.0], [100.0, 89.0], tm.RiskFund(fund), execution=Execution("mark"))
+
+
+def test_a_gap_past_bankruptcy_drains_the_fund_and_deleverages_the_top_ranked_shorts_at_bankruptcy():
+    r = gap_scenario()
+    (s,) = r.steps
+    assert (s.trader, s.event.action, s.event.bankruptcy_price, s.event.execution_price) == (0, "close", 90.0, 89.0)
+    assert s.event.surplus == pytest.approx(-10.0)  # 10 contracts bought at 90, sold at 89
+    assert s.fund == pytest.approx(-4.0) and s.shortfall == pytest.approx(6.0)  # the fund had 4
+    assert s.to_market == pytest.approx(4.0)  # 6 of 10 contracts go to ADL: 10 × 6 / 10
+    # scores at 89 (PnL% × effective leverage): short 1 0.11 × 356/84 = 0.466, short 2 (30/475) × 445/77.5 = 0.363
+    assert s.deleveraged.who.tolist() == [1, 2]
+    np.testing.assert_allclose(s.deleveraged.qty, [4.0, 2.0])
+    np.testing.assert_allclose(s.deleveraged.pnl, [40.0, 10.0])  # closed at 90 against entries 100 and 95
+    np.testing.assert_allclose(r.qty, [0.0, 0.0, 3.0])
+    np.testing.assert_allclose(r.cash, [0.0, 40.0 + 40.0, 2 / 5 * 47.5 + 10.0])  # released margin + PnL
+    assert r.fund.balance == 0.0 and [e.kind for e in r.fund.entries] == ["loss", "adl"]
+    assert s.uncovered == 0.0
+
+
+def test_without_counterparties_the_unpaid_loss_is_reported_as_uncovered():
+    pop = tm.IsolatedPosition.open(FLAT, ["long", "long"], [10, 1], 100, 10)
+    (s,) = wf.run(pop, [0.0, 60.0], [100.0, 89.0], tm.RiskFund(4.0), execution=Execution("mark")).steps[:1]
+    assert s.deleveraged is None and s.uncovered == pytest.approx(6.0) and s.to_market == 10.0
+
+
+def assert_conserved(r):
+    contract = r.start.table.contract
+    for s in r.steps:
+        e = s.event
+        side = float(r.start.side[s.trader])
+        given_up = float(contract.upnl(side, e.contracts_closed, e.bankruptcy_price, e.mark))
+        buyers = float(contract.upnl(side, s.to_market, e.execution_price, e.mark))  # they bought what was sold
+        counterparties = 0.0 if s.deleveraged is None else float(
+            np.sum(contract.upnl(-side, s.deleveraged.qty, e.mark, e.bankruptcy_price)))
+        scale = 1e-9 * max(1.0, float(contract.usd_value(e.contracts_closed, e.mark)))
+        assert given_up == pytest.approx(s.fund + buyers + counterparties - s.uncovered, abs=scale)
+
+
+def test_money_is_conserved_at_each_step_of_the_gap_scenario():
+    assert_conserved(gap_scenario())
+
+
+@settings(max_examples=12, deadline=None)
+@given(seed=st.integers(0, 10_000), fund=st.floats(0, 200_000), depth=st.floats(2e6, 5e8),
+       crash=st.floats(0.05, 0.3), policy=st.sampled_from(["one-tier", "lowest-sufficient", "full"]))
+def test_waterfall_invariants(seed, fund, depth, crash, policy):
+    pop = wf.traders(BTC, 30, 60_000, seed=seed)
+    times, marks = wf.crash_day(depth=crash, seed=seed, step=600)
+    r = wf.run(pop, times, marks, tm.RiskFund(fund), policy=policy, execution=Execution("impact", depth))
+    assert_conserved(r)
+    balances = [e.balance_after for e in r.fund.entries]
+    assert min(balances, default=fund) >= 0
+    assert r.fund.balance == pytest.approx(fund + sum(s.fund for s in r.steps), abs=1e-6 * (1 + fund))
+    assert sum(s.shortfall for s in r.steps) == pytest.approx(-sum(e.amount for e in r.fund.entries if e.kind == "adl"))
+    for s in r.steps:
+        if s.deleveraged is not None:  # opposite side, never more than they held
+            assert np.all(r.start.side[s.deleveraged.who] == -r.start.side[s.trader])
+    assert np.all(r.qty >= 0) and np.all(r.qty <= r.start.qty)
+    closed = r.qty == 0
+    assert np.all(r.margin[closed] == 0)
+
+
+def test_crash_day_crosses_the_reconciliation_cut_off():
+    times, marks = wf.crash_day()
+    assert times[0] == wf.DAY_START and times[-1] - times[0] == 86_400
+    bottom = times[np.argmin(marks)]
+    assert wf.DAY_START + 8 * 3_600 < bottom < wf.DAY_START + 11 * 3_600  # after 08:00 UTC = 16:00 UTC+8
+    r = wf.run(wf.traders(BTC, 100, 60_000, seed=1), times, marks, tm.RiskFund(10_000))
+    windows = r.fund.reconciliations()
+    assert len(windows) == 2 and windows[0].end == wf.DAY_START + 8 * 3_600
+    assert sum(w.net for w in windows) == pytest.approx(r.fund.balance - 10_000)
+
+
+def test_traders_are_seeded_and_open_within_their_tiers():
+    a, b = wf.traders(BTC, 50, 60_000, seed=3), wf.traders(BTC, 50, 60_000, seed=3)
+    np.testing.assert_array_equal(a.qty, b.qty)
+    assert not np.array_equal(a.qty, wf.traders(BTC, 50, 60_000, seed=4).qty)
+    assert np.all(a.leverage <= np.asarray(BTC.max_leverage_at(BTC.size_of(a.qty, a.entry))))
+    assert np.all(a.health(a.entry) > 0)
+
+
+def test_bad_input():
+    pop = wf.traders(BTC, 5, 60_000)
+    times, marks = [0.0, 1.0], [60_000.0, 59_000.0]
+    for kw, match in [({"times": [], "marks": []}, "marks"), ({"policy": "half"}, "policy"),
+                      ({"times": [1.0, 0.0]}, "sorted"), ({"marks": [1.0]}, "same length"),
+                      ({"fund": 5.0}, "fund must be a RiskFund")]:
+        args = {"positions": pop, "times": times, "marks": marks, "fund": tm.RiskFund(0), **kw}
+        with pytest.raises((ValueError, TypeError), match=match):
+            wf.run(**args)
+    with pytest.raises(ValueError, match="one-dimensional"):
+        wf.run(pop[0], times, marks, tm.RiskFund(0))
+    with pytest.raises(ValueError, match="start_balance"):
+        tm.RiskFund(-1)
+    with pytest.raises(ValueError, match="n must be"):
+        wf.traders(BTC, 0, 60_000)
