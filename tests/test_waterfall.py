@@ -64,7 +64,7 @@ def test_money_is_conserved_at_each_step_of_the_gap_scenario():
        crash=st.floats(0.05, 0.3), policy=st.sampled_from(["one-tier", "lowest-sufficient", "full"]))
 def test_waterfall_invariants(seed, fund, depth, crash, policy):
     pop = wf.traders(BTC, 30, 60_000, seed=seed)
-    times, marks = wf.crash_day(depth=crash, seed=seed, step=600)
+    times, marks = wf.crash_path(depth=crash, seed=seed, step=600)
     r = wf.run(pop, times, marks, tm.RiskFund(fund), policy=policy, execution=Execution("impact", depth))
     assert_conserved(r)
     balances = [e.balance_after for e in r.fund.entries]
@@ -79,8 +79,8 @@ def test_waterfall_invariants(seed, fund, depth, crash, policy):
     assert np.all(r.margin[closed] == 0)
 
 
-def test_crash_day_crosses_the_reconciliation_cut_off():
-    times, marks = wf.crash_day()
+def test_crash_path_crosses_the_reconciliation_cut_off():
+    times, marks = wf.crash_path()
     assert times[0] == wf.DAY_START and times[-1] - times[0] == 86_400
     bottom = times[np.argmin(marks)]
     assert wf.DAY_START + 8 * 3_600 < bottom < wf.DAY_START + 11 * 3_600  # after 08:00 UTC = 16:00 UTC+8

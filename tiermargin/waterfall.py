@@ -92,22 +92,24 @@ def traders(
     return IsolatedPosition.open(table, side, qty, entry, leverage)
 
 
-def crash_day(
+def crash_path(
     depth: float = 0.15,
     start: float = 7 * HOUR,
     duration: float = 4 * HOUR,
+    length: float = DAY,
     price: float = 60_000.0,
     seed: int = 0,
     step: float = 60.0,
 ) -> tuple[FloatArray, FloatArray]:
-    """Times (UTC epoch seconds from :data:`DAY_START`) and mark prices of a seeded day with a market crash.
+    """Times (UTC epoch seconds from :data:`DAY_START`) and mark prices of a seeded path with a market crash.
 
     The crash is a market-wide :class:`~tiermargin.market.Wick` (``where="all"``) of ``depth`` starting
-    ``start`` seconds into the day and recovering after ``duration``; the marks come from the whole
-    mark-price pipeline (:func:`~tiermargin.markprice.mark_prices`). The default crash runs from 07:00 to
-    11:00 UTC, across the 08:00 UTC (16:00 UTC+8) reconciliation cut-off.
+    ``start`` seconds into the path and recovering after ``duration``; the marks come from the whole
+    mark-price pipeline (:func:`~tiermargin.markprice.mark_prices`) on a market sampled every ``step``
+    seconds for ``length`` seconds. The default is a day whose crash runs from 07:00 to 11:00 UTC, across
+    the 08:00 UTC (16:00 UTC+8) reconciliation cut-off.
     """
-    market = synthetic_market(seed, duration=DAY, step=step, start_price=price,
+    market = synthetic_market(seed, duration=length, step=step, start_price=price,
                               wick=Wick(start, duration, depth, "all"))
     return DAY_START + market.times, np.asarray(mark_prices(market).mark)
 
