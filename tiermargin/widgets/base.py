@@ -8,6 +8,8 @@ readout). Everything else — wiring, error display, redraw, timing — lives he
 
 from __future__ import annotations
 
+import base64
+import io
 import time
 import traceback
 from collections.abc import Iterator
@@ -38,7 +40,8 @@ class Explorer:
     last_update_ms : float
         Duration of the last update including the redraw.
     view : ipywidgets.VBox
-        The whole explorer; displaying the explorer displays it.
+        The whole explorer; displaying the explorer displays it, with a static PNG of the figure
+        as a fallback for front ends that do not render widgets.
     """
 
     title = "Explorer"
@@ -142,8 +145,35 @@ class Explorer:
                 clear_output(wait=True)
                 display(self.fig)
 
-    def _ipython_display_(self) -> None:
-        display(self.view)
+    def static_png(self, dpi: float = 72) -> bytes:
+        """The figure as it is now, as PNG bytes (the explorer's static fallback).
+
+        Blitted artists are ``animated`` (left out of a normal draw), so they are drawn in for the
+        image; the live canvas is then re-rendered.
+        """
+        moving = self.fig.findobj(lambda artist: artist.get_animated())
+        for artist in moving:
+            artist.set_animated(False)
+        buffer = io.BytesIO()
+        try:
+            self.fig.savefig(buffer, format="png", dpi=dpi)
+        finally:
+            for artist in moving:
+                artist.set_animated(True)
+        self._render()
+        return buffer.getvalue()
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        """The live widget, plus a static figure of the current state and a text note as fallbacks.
+
+        Front ends that render widgets (JupyterLab, Notebook, Voila) show the widget; those that do not
+        (GitHub, nbviewer, an HTML export without widget state) show the figure instead.
+        """
+        bundle = dict(self.view._repr_mimebundle_(include=include, exclude=exclude) or {})
+        bundle["image/png"] = base64.b64encode(self.static_png()).decode("ascii")
+        bundle["text/plain"] = (f"{self.title} (static figure of its initial state; run the notebook in "
+                                "Jupyter to use the controls)")
+        return bundle
 
 
 def _in_kernel() -> bool:

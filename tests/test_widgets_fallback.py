@@ -1,0 +1,46 @@
+"""Every explorer displays as a live widget with a static PNG of its current state as a fallback."""
+
+import base64
+
+import matplotlib
+import matplotlib.pyplot as plt
+import pytest
+
+import tiermargin.widgets as widgets
+
+matplotlib.use("Agg")
+EXPLORERS = [getattr(widgets, name) for name in widgets.__all__ if name != "Explorer"]
+
+
+@pytest.fixture(params=EXPLORERS, ids=lambda cls: cls.__name__)
+def explorer(request):
+    e = request.param()
+    yield e
+    plt.close(e.fig)
+
+
+def test_the_display_bundle_holds_the_widget_a_static_figure_and_a_note(explorer):
+    bundle = explorer._repr_mimebundle_()
+    assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == explorer.view.model_id
+    png = base64.b64decode(bundle["image/png"])
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+    assert (width, height) == tuple(round(72 * x) for x in explorer.fig.get_size_inches())
+    assert "static figure" in bundle["text/plain"]
+
+
+# a control per explorer that moves something on its figure, and the new value
+MOVES = {"IsolatedExplorer": ("mark", 58_000.0), "CrossExplorer": ("btc", 55_000.0),
+         "MarkPriceExplorer": ("wick_depth", 0.3), "TierExplorer": ("size", 5e6)}
+
+
+def test_every_explorer_has_a_move_checked():
+    assert set(MOVES) == {cls.__name__ for cls in EXPLORERS}
+
+
+def test_the_static_figure_follows_the_state(explorer):
+    before = explorer.static_png()
+    name, value = MOVES[type(explorer).__name__]
+    explorer.controls[name].value = value
+    assert explorer.last_error is None
+    assert explorer.static_png() != before, f"moving {name} did not change the static figure"
