@@ -31,6 +31,8 @@ def test_a_gap_past_bankruptcy_drains_the_fund_and_deleverages_the_top_ranked_sh
     np.testing.assert_allclose(s.deleveraged.qty, [4.0, 2.0])
     np.testing.assert_allclose(s.deleveraged.pnl, [40.0, 10.0])  # closed at 90 against entries 100 and 95
     np.testing.assert_allclose(r.qty, [0.0, 0.0, 3.0])
+    np.testing.assert_allclose(r.positions_at(0.0)[0], [10.0, 4.0, 5.0])
+    np.testing.assert_allclose(r.positions_at(60.0)[1], [0.0, 0.0, 3 / 5 * 47.5])
     np.testing.assert_allclose(r.cash, [0.0, 40.0 + 40.0, 2 / 5 * 47.5 + 10.0])  # released margin + PnL
     assert r.fund.balance == 0.0 and [e.kind for e in r.fund.entries] == ["loss", "adl"]
     assert s.uncovered == 0.0
@@ -77,6 +79,10 @@ def test_waterfall_invariants(seed, fund, depth, crash, policy):
     assert np.all(r.qty >= 0) and np.all(r.qty <= r.start.qty)
     closed = r.qty == 0
     assert np.all(r.margin[closed] == 0)
+    qty, margin = r.positions_at(times[-1])  # replaying the steps lands where the run ended
+    np.testing.assert_allclose(qty, r.qty, rtol=1e-12, atol=0)
+    np.testing.assert_allclose(margin, r.margin, rtol=1e-9, atol=1e-9 * float(np.max(r.start.margin)))
+    np.testing.assert_array_equal(r.positions_at(times[0] - 1)[0], r.start.qty)
 
 
 def test_crash_path_crosses_the_reconciliation_cut_off():

@@ -51,6 +51,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from . import _check
+from ._check import FloatArray
 
 Kind = Literal["surplus", "loss", "injection", "adl"]
 DAY = 86_400.0
@@ -128,6 +129,20 @@ class RiskFund:
     def balance(self) -> float:
         """Current balance, >= 0."""
         return self._entries[-1].balance_after if self._entries else self.start_balance
+
+    def balance_at(self, times: ArrayLike) -> float | FloatArray:
+        """The balance just after every row at or before each of ``times`` (vectorized; a step function).
+
+        >>> fund = RiskFund(100)
+        >>> fund.record(10, 50)
+        0.0
+        >>> fund.balance_at([0, 10, 20]).tolist()
+        [100.0, 150.0, 150.0]
+        """
+        t = _check.finite("times", times)
+        stamps = np.array([e.time for e in self._entries])
+        after = np.concatenate(([self.start_balance], [e.balance_after for e in self._entries]))
+        return _check.scalar_or_array(after[np.searchsorted(stamps, t, side="right")])
 
     def record(self, time: float, amount: float, note: str = "") -> float:
         """Record a liquidation's result against the bankruptcy price; return the uncovered shortfall.

@@ -181,6 +181,21 @@ class Waterfall:
         who = [s.deleveraged.who for s in self.steps if s.deleveraged is not None]
         return np.unique(np.concatenate(who)) if who else np.array([], dtype=np.intp)
 
+    def positions_at(self, time: float) -> tuple[FloatArray, FloatArray]:
+        """Each trader's contracts and margin just after every step at or before ``time`` (replayed)."""
+        t = float(_check.finite("time", time))
+        qty, margin = np.array(self.start.qty, dtype=np.float64), np.array(self.start.margin, dtype=np.float64)
+        for s in self.steps:
+            if s.event.time > t:
+                break
+            qty[s.trader] = s.event.contracts_left
+            margin[s.trader] = 0.0 if s.event.contracts_left == 0 else margin[s.trader] - s.event.margin_used
+            if s.deleveraged is not None:
+                who = s.deleveraged.who
+                margin[who] -= margin[who] * s.deleveraged.qty / qty[who]
+                qty[who] -= s.deleveraged.qty
+        return qty, margin
+
     def summary(self) -> dict[str, float]:
         """Totals over the path: traders liquidated and deleveraged, steps, contracts, fund result."""
         return {
