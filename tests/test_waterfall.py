@@ -119,3 +119,84 @@ def test_bad_input():
         tm.RiskFund(-1)
     with pytest.raises(ValueError, match="n must be"):
         wf.traders(BTC, 0, 60_000)
+
+
+# ---------------------------------------------------------------- replaying a day (lesson 06's explorer)
+def dry_day():
+    """A small fund and a thin book through a crash: the fund runs dry and ADL takes the rest."""
+    times, marks = wf.crash_path(depth=0.15, seed=2, step=300)
+    return wf.run(wf.traders(BTC, 60, 60_000, seed=2), times, marks, tm.RiskFund(1_000.0),
+                  execution=Execution("impact", 1e6)), times, marks
+
+
+def test_summary_until_a_time_counts_the_steps_up_to_it():
+    r, times, _ = dry_day()
+    assert r.summary(until=times[-1]) == r.summary()
+    assert r.summary(until=times[0] - 1) == {**dict.fromkeys(r.summary(), 0.0), "fund at the end": 1_000.0}
+    t = r.steps[len(r.steps) // 2].event.time
+    done = [s for s in r.steps if s.event.time <= t]
+    part = r.summary(until=t)
+    assert part["liquidation steps"] == len(done) and part["traders liquidated"] == len({s.trader for s in done})
+    assert part["shortfall to ADL"] == pytest.approx(sum(s.shortfall for s in done))
+    assert part["fund at the end"] == r.fund.balance_at(t)
+    hit = [s.deleveraged.who for s in done if s.deleveraged is not None]
+    assert part["traders deleveraged"] == (np.unique(np.concatenate(hit)).size if hit else 0)
+
+
+def test_the_queue_at_a_time_is_the_queue_run_used():
+    r, times, marks = dry_day()
+    checked = 0
+    for i, s in enumerate(r.steps):
+        if s.deleveraged is None or any(x.event.time == s.event.time for x in r.steps[:i]):
+            continue  # no ADL, or another step at the same mark changed the positions first
+        q = r.queue_at(s.event.time - 1e-6, s.event.mark, liquidated_side=float(r.start.side[s.trader]))
+        n = s.deleveraged.who.size
+        checked += 1
+        np.testing.assert_array_equal(q.trader[:n], s.deleveraged.who)  # filled in queue order
+        assert np.all(np.diff(q.score) <= 0) and np.all(q.upnl > 0)
+        assert np.all(r.start.side[q.trader] == -r.start.side[s.trader])
+        np.testing.assert_array_equal(q.lights, tm.adl.lights(q.score, q.qty))
+    assert checked >= 1
+    first = r.steps[0].event.time
+    early = r.queue_at(first - 60, marks[0])
+    assert early.liquidated_side == 1.0  # before any liquidation: the queue that would take a long
+    late = r.queue_at(times[-1], marks[-1])
+    assert late.liquidated_side == float(r.start.side[r.steps[-1].trader])
+    none = r.queue_at(times[0] - 1, 1.0, liquidated_side="short")
+    assert none.trader.size == 0 and none.lights.dtype == np.intp  # at a price of 1 no long is in profit
+    with pytest.raises(ValueError, match="ranking"):
+        r.queue_at(times[0], marks[0], ranking="bybit")
+    with pytest.raises(ValueError, match="mark"):
+        r.queue_at(times[0], 0.0)
+
+
+def test_floor_at_replays_the_drawdown_floor():
+    fund = tm.RiskFund(1_000, drawdown=0.3, drawdown_window=8 * 3_600)
+    seen = []
+    for t, amount in [(0, 200), (3_600, -100), (4 * 3_600, -600), (9 * 3_600, 50), (20 * 3_600, -10)]:
+        fund.record(t, amount)
+        seen += [(t, fund.floor(t)), (t + 1_800, fund.floor(t + 1_800))]  # as it stood then
+    assert len({f for _, f in seen}) > 2
+    for t, floor in seen:  # replayed from the whole history: the same floors
+        assert fund.floor_at(t) == floor
+    np.testing.assert_array_equal(fund.floor_at([t for t, _ in seen]), [f for _, f in seen])
+    np.testing.assert_allclose(fund.floor_at([-1.0, 0.0, 3_600.0]), [700.0, 840.0, 840.0])
+    assert tm.RiskFund(5).floor_at([0.0, 1.0]).tolist() == [0.0, 0.0]  # no threshold: floor 0
+    whole = tm.RiskFund(100, drawdown=0.5, drawdown_window=None)
+    whole.record(0, 100)
+    whole.record(10 * 24 * 3_600, -20)
+    assert whole.floor_at(20 * 24 * 3_600) == whole.floor(20 * 24 * 3_600) == 100.0
+
+
+def test_reconciliation_cut_and_seeds():
+    from tiermargin.riskfund import reconciliation_cut
+
+    assert reconciliation_cut() == 8 * 3_600 and reconciliation_cut(0, 0) == 0
+    assert reconciliation_cut(5.5, 5.5) == 0 and reconciliation_cut(2, 8) == 18 * 3_600
+    with pytest.raises(ValueError, match="hour must be in"):
+        reconciliation_cut(24)
+    for bad in (-1, 1.5, True, "3"):
+        with pytest.raises(ValueError, match="seed must be an integer >= 0"):
+            wf.traders(BTC, 5, 60_000, seed=bad)
+        with pytest.raises(ValueError, match="seed must be an integer >= 0"):
+            wf.crash_path(seed=bad)

@@ -8,7 +8,7 @@ the widgets and lessons only.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
@@ -22,7 +22,9 @@ from numpy.typing import ArrayLike
 
 from .cross import CrossAccount
 from .isolated import IsolatedPosition
+from .replay import PositionPath
 from .tiers import TierTable
+from .waterfall import Waterfall
 
 
 def new_figure(width: float = 8.0, height: float = 4.2) -> Figure:
@@ -785,3 +787,500 @@ class TierPlot(FrameBlit):
 def _rounded(x: float, digits: int = 10) -> float:
     """``x`` to ``digits`` significant digits: frame keys ignore floating-point noise."""
     return float(f"{x:.{digits}g}")
+
+
+# ---------------------------------------------------------------------- the risk fund through a day
+@dataclass
+class RiskFundDay:
+    """What :class:`RiskFundPlot` draws: a day of mark prices with its liquidation steps, and the risk
+    fund's balance with its ADL events (from a :class:`~tiermargin.waterfall.Waterfall`).
+
+    Attributes
+    ----------
+    hours : array
+        The path's times as hours since ``day_start`` (UTC).
+    mark : array
+        Mark prices of the path.
+    gain_hours, gain_marks : array
+        Liquidation steps filled better than the bankruptcy price (the fund kept a surplus): time and mark.
+    loss_hours, loss_marks : array
+        Steps filled worse (a loss: paid by the fund, or handed to ADL where it could not pay).
+    balance : array
+        The fund's balance at each path time (:meth:`~tiermargin.riskfund.RiskFund.balance_at`).
+    adl_hours, adl_balance : array
+        Steps whose loss the fund could not pay in full (a shortfall handed to ADL), at the balance then.
+    floor : array or None
+        The fund's drawdown floor at each path time (:meth:`~tiermargin.riskfund.RiskFund.floor_at`);
+        None without a drawdown threshold.
+    cut : float
+        The daily reconciliation cut-off, hours UTC (16:00 UTC+8 is 8.0).
+    cut_label : str
+        Its label.
+    day_start : float
+        UTC epoch seconds of hour 0.
+    currency : str
+        The fund's currency.
+    """
+
+    hours: np.ndarray
+    mark: np.ndarray
+    gain_hours: np.ndarray
+    gain_marks: np.ndarray
+    loss_hours: np.ndarray
+    loss_marks: np.ndarray
+    balance: np.ndarray
+    adl_hours: np.ndarray
+    adl_balance: np.ndarray
+    floor: np.ndarray | None
+    cut: float
+    cut_label: str
+    day_start: float
+    currency: str
+
+    @classmethod
+    def for_waterfall(cls, w: Waterfall, times: ArrayLike, marks: ArrayLike, cut: float,
+                      cut_label: str = "reconciliation", day_start: float | None = None) -> RiskFundDay:
+        """The day of ``w`` run along ``times`` (UTC epoch seconds) and ``marks``; ``cut`` is the
+        reconciliation cut-off in seconds into the UTC day (:func:`~tiermargin.riskfund.reconciliation_cut`);
+        ``day_start`` defaults to UTC midnight of the first time."""
+        t, m = np.asarray(times, dtype=np.float64), np.asarray(marks, dtype=np.float64)
+        start = float(np.floor(t[0] / 86_400.0) * 86_400.0) if day_start is None else float(day_start)
+        step_t = np.array([s.event.time for s in w.steps])
+        step_m = np.array([s.event.mark for s in w.steps])
+        gain = np.array([s.event.surplus >= 0 for s in w.steps], dtype=bool)
+        adl_t = np.array([s.event.time for s in w.steps if s.shortfall > 0])
+        hours = (t - start) / 3_600.0
+        return cls(hours, m, (step_t[gain] - start) / 3_600.0, step_m[gain],
+                   (step_t[~gain] - start) / 3_600.0, step_m[~gain],
+                   np.asarray(w.fund.balance_at(t), dtype=np.float64),
+                   (adl_t - start) / 3_600.0, np.asarray(w.fund.balance_at(adl_t) if adl_t.size else adl_t, dtype=np.float64),
+                   None if w.fund.drawdown is None else np.asarray(w.fund.floor_at(t), dtype=np.float64),
+                   cut / 3_600.0, cut_label, start, w.start.table.contract.settle)
+
+    def index_at(self, hour: float) -> int:
+        """Index of the last path sample at or before ``hour`` (0 before the first)."""
+        return max(int(np.searchsorted(self.hours, hour, side="right")) - 1, 0)
+
+
+class RiskFundPlot(FrameBlit):
+    """A day of liquidations and the risk fund: top, the mark price with each liquidation step (coloured by
+    whether its fill left the fund a surplus or a loss); bottom, the fund's balance (a step line), its
+    drawdown floor when a threshold is set, and the ADL events. The daily reconciliation cut-off is a
+    labelled vertical line on both; a replay cursor marks a time of day on both.
+
+    Artists are created once; :meth:`update` moves them to a new day and :meth:`move` only the cursor.
+    With ``blit=True`` two images are cached: the frame (axes, ticks, labels, the cut-off line), redrawn
+    only when the limits change (the fund's axis is rounded up to 1, 2, 2.5 or 5 × 10ⁿ), and the frame
+    with the day's data over it. Replaying the day draws only the cursor over the second; a new day on
+    the same limits draws the data over the first. Use ``blit=False`` where the figure is shown as a
+    static image (inline backend, savefig).
+
+    Parameters
+    ----------
+    ax_mark, ax_fund : Axes
+        The two panels (sharing the time axis).
+    blit : bool
+        Draw the cursor over a cached frame.
+    """
+
+    STYLE = {
+        "mark": ("mark price", dict(color="tab:blue", lw=1.5)),
+        "gain": ("liquidation step: fill better than bankruptcy (fund keeps the surplus)",
+                 dict(color="tab:green", marker="o", ms=5, ls="none")),
+        "loss": ("liquidation step: fill worse than bankruptcy (a loss)",
+                 dict(color="tab:red", marker="v", ms=6, ls="none")),
+        "balance": ("risk fund balance", dict(color="tab:purple", lw=2)),
+        "floor": ("drawdown floor (the fund pays down to it)", dict(color="tab:orange", lw=1.2, ls="--")),
+        "adl": ("ADL: a shortfall handed to the queue", dict(color="black", marker="X", ms=8, ls="none")),
+        "cut": ("daily reconciliation cut-off", dict(color="0.35", lw=1.2, ls="-.")),
+        "cursor": ("replay time", dict(color="tab:red", lw=1.0)),
+    }
+
+    def __init__(self, ax_mark: Axes, ax_fund: Axes, blit: bool = True) -> None:
+        self.ax, self.ax_fund = ax_mark, ax_fund
+        self.blit = blit
+        self._background = None
+        self._data_background: object | None = None  # the frame with the day's data drawn over it
+        self._frame: tuple = ()
+        st = {k: dict(label=label, animated=blit and k != "cut", **kw) for k, (label, kw) in self.STYLE.items()}
+        x = np.array([0.0, 1.0])
+        self.mark_line = ax_mark.plot(x, x, **st["mark"])[0]
+        self.gain_markers = ax_mark.plot([], [], **st["gain"])[0]
+        self.loss_markers = ax_mark.plot([], [], **st["loss"])[0]
+        self.balance_line = ax_fund.plot(x, x, drawstyle="steps-post", **st["balance"])[0]
+        self.floor_line = ax_fund.plot(x, x, drawstyle="steps-post", **st["floor"])[0]
+        self.adl_markers = ax_fund.plot([], [], **st["adl"])[0]
+        self.cut_lines = (ax_mark.axvline(0, **st["cut"]), ax_fund.axvline(0, **st["cut"]))
+        self.cut_text = ax_mark.text(0, 1.01, "", transform=ax_mark.get_xaxis_transform(), ha="center",
+                                     va="bottom", fontsize=8, color="0.3")
+        self.cursors = (ax_mark.axvline(0, **st["cursor"]), ax_fund.axvline(0, **st["cursor"]))
+        dot = dict(color="tab:red", marker="o", ms=6, ls="none", mec="black", animated=blit)
+        self.mark_dot = ax_mark.plot([], [], **dot)[0]
+        self.balance_dot = ax_fund.plot([], [], **dot)[0]
+        #: drawn over the cached frame, in this order: the day's data, then the cursor
+        self.data = [self.mark_line, self.gain_markers, self.loss_markers, self.floor_line, self.balance_line,
+                     self.adl_markers]
+        self.cursor = [*self.cursors, self.mark_dot, self.balance_dot]
+        self.animated = self.data + self.cursor
+        for ax in (ax_mark, ax_fund):
+            ax.grid(alpha=0.3)
+            ax.yaxis.set_major_locator(MaxNLocator(5))
+            ax.yaxis.set_major_formatter(FuncFormatter(_thousands))
+        ax_fund.set_xlim(0.0, 24.0)
+        ax_fund.set_xticks(np.arange(0.0, 24.1, 3.0))
+        ax_fund.xaxis.set_major_formatter(FuncFormatter(lambda h, _pos: f"{int(round(h)):02d}:00"))
+        ax_mark.tick_params(labelbottom=False)
+        ax_fund.set_xlabel("time of day (UTC, hours)")
+
+    def update(self, d: RiskFundDay) -> None:
+        """Move every artist but the cursor to a new day (no artist is created or removed), and set the
+        frame (limits, labels, cut-off) if it changed."""
+        self._data_background = None
+        self.mark_line.set_data(d.hours, d.mark)
+        self.gain_markers.set_data(d.gain_hours, d.gain_marks)
+        self.loss_markers.set_data(d.loss_hours, d.loss_marks)
+        self.balance_line.set_data(d.hours, d.balance)
+        self.floor_line.set_visible(d.floor is not None)
+        self.floor_line.set_data(d.hours, d.floor if d.floor is not None else d.balance)
+        self.adl_markers.set_data(d.adl_hours, d.adl_balance)
+        lo, hi = float(np.min(d.mark)), float(np.max(d.mark))
+        pad = 0.08 * (hi - lo or hi or 1.0)
+        top = max(float(np.max(d.balance)), float(np.max(d.floor)) if d.floor is not None else 0.0)
+        frame = ((lo - pad, hi + pad), _fine_ceiling(top) or 1.0, (float(d.hours[0]), float(d.hours[-1])),
+                 d.cut, d.cut_label, d.currency)
+        if frame != self._frame:
+            self._set_frame(*frame)
+            self._frame, self._background = frame, None
+
+    def _set_frame(self, mark_lim: tuple[float, float], fund_top: float, hours: tuple[float, float], cut: float,
+                   cut_label: str, currency: str) -> None:
+        for line in self.cut_lines:
+            _set_vline(line, cut)
+        self.cut_text.set_position((cut, 1.01))
+        self.cut_text.set_text(cut_label)
+        self.ax.set_ylim(*mark_lim)
+        self.ax_fund.set_ylim(-0.04 * fund_top, 1.06 * fund_top)  # room for the markers at 0 and at the top
+        self.ax.set_xlim(*hours)
+        self.ax.set_ylabel(f"mark price ({currency})")
+        self.ax_fund.set_ylabel(f"fund balance ({currency})")
+
+    def move(self, hour: float, mark: float, balance: float) -> None:
+        """Move only the replay cursor (and its dots at the mark and the fund's balance then)."""
+        for line in self.cursors:
+            _set_vline(line, hour)
+        self.mark_dot.set_data([hour], [mark])
+        self.balance_dot.set_data([hour], [balance])
+
+    def render(self) -> None:
+        """Draw: the whole figure if the frame changed (or ``blit=False``); the data over the cached
+        frame if the day changed; else only the cursor over the cached frame with data."""
+        canvas = self.ax.figure.canvas
+        if not self.blit:
+            canvas.draw_idle()
+            return
+        box = self.ax.figure.bbox
+        if self._background is None:
+            canvas.draw()
+            self._background, self._data_background = canvas.copy_from_bbox(box), None
+        if self._data_background is None:
+            canvas.restore_region(self._background)
+            for artist in self.data:
+                artist.axes.draw_artist(artist)
+            self._data_background = canvas.copy_from_bbox(box)
+        else:
+            canvas.restore_region(self._data_background)
+        for artist in self.cursor:
+            artist.axes.draw_artist(artist)
+        canvas.blit(box)
+
+
+# ---------------------------------------------------------------------- stepwise vs full liquidation
+@dataclass
+class LiquidationView:
+    """What :class:`LiquidationPlot` draws: one position liquidated stepwise and the same position
+    liquidated in full along a mark-price path (two :class:`~tiermargin.replay.PositionPath`).
+
+    Attributes
+    ----------
+    hours : array
+        The path's times as hours since ``day_start`` (UTC).
+    mark : array
+        Mark prices of the path.
+    liquidation : float or None
+        The position's liquidation price at opening (None: it has none).
+    health, health_full : array
+        Health of the stepwise and of the fully liquidated position, NaN once closed (the line ends).
+    contracts, contracts_full : array
+        Contracts each holds (0 once closed).
+    fill_hours, fills, bankruptcy_hours, bankruptcies : array
+        The stepwise liquidation's steps: time and execution (fill) price, time and bankruptcy price
+        (steps without one, e.g. a cancel, are left out).
+    full_fill_hours, full_fills, full_bankruptcy_hours, full_bankruptcies : array
+        The same for the full liquidation.
+    day_start : float
+        UTC epoch seconds of hour 0 (midnight of the first sample's day).
+    currency, price_unit : str
+        Unit of health and of prices.
+    """
+
+    hours: np.ndarray
+    mark: np.ndarray
+    liquidation: float | None
+    health: np.ndarray
+    health_full: np.ndarray
+    contracts: np.ndarray
+    contracts_full: np.ndarray
+    fill_hours: np.ndarray
+    fills: np.ndarray
+    bankruptcy_hours: np.ndarray
+    bankruptcies: np.ndarray
+    full_fill_hours: np.ndarray
+    full_fills: np.ndarray
+    full_bankruptcy_hours: np.ndarray
+    full_bankruptcies: np.ndarray
+    day_start: float
+    currency: str
+    price_unit: str
+
+    @classmethod
+    def for_paths(cls, stepwise: PositionPath, full: PositionPath, liquidation: float | None = None,
+                  currency: str = "USDT", price_unit: str = "USDT") -> LiquidationView:
+        """The view of two replays (:func:`~tiermargin.replay.replay`) of the same path."""
+        t = stepwise.times
+        start = float(np.floor(t[0] / 86_400.0) * 86_400.0)
+
+        def prices(p: PositionPath, field: str) -> tuple[np.ndarray, np.ndarray]:
+            pts = [(e.time, getattr(e, field)) for e in p.events if getattr(e, field) is not None]
+            a = np.array(pts, dtype=np.float64).reshape(-1, 2)
+            return (a[:, 0] - start) / 3_600.0, a[:, 1]
+
+        def health(p: PositionPath) -> np.ndarray:
+            return np.where(p.open, p.health, np.nan)
+
+        return cls((t - start) / 3_600.0, stepwise.marks, liquidation, health(stepwise), health(full),
+                   stepwise.contracts, full.contracts, *prices(stepwise, "execution_price"),
+                   *prices(stepwise, "bankruptcy_price"), *prices(full, "execution_price"),
+                   *prices(full, "bankruptcy_price"), start, currency, price_unit)
+
+    def index_at(self, hour: float) -> int:
+        """Index of the last path sample at or before ``hour`` (0 before the first)."""
+        return max(int(np.searchsorted(self.hours, hour, side="right")) - 1, 0)
+
+    def steps_window(self, pad: float = 0.75) -> tuple[float, float] | None:
+        """Hours from ``pad`` before the first step (of either liquidation) to ``pad`` after the
+        last, within the path (None: no step)."""
+        steps = np.concatenate((self.fill_hours, self.bankruptcy_hours, self.full_fill_hours,
+                                self.full_bankruptcy_hours))
+        if not steps.size:
+            return None
+        return max(float(steps.min()) - pad, float(self.hours[0])), min(float(steps.max()) + pad, float(self.hours[-1]))
+
+
+class LiquidationPlot(FrameBlit):
+    """Stepwise against full liquidation of one position through a crash: top, the mark price with
+    each step's fill and bankruptcy price (and the liquidation price at opening); bottom, the health
+    of both positions, the 0 line, and (right axis, step lines) the contracts each holds. A replay
+    cursor marks a time on both panels.
+
+    Artists are created once; :meth:`update` moves the data and :meth:`move` only the cursor. With
+    ``blit=True`` drawing is layered: the frame (axes, ticks, labels; redrawn only when limits or
+    labels change — they are rounded so most changes keep them), the data over it (cached again),
+    and the cursor over that, so moving the cursor redraws two lines. Use ``blit=False`` where the
+    figure is shown as a static image (inline backend, savefig).
+
+    Parameters
+    ----------
+    ax_price, ax_health : Axes
+        The two panels (sharing the time axis); the contracts axis is a twin of ``ax_health``.
+    blit : bool
+        Draw the data and the cursor over cached layers.
+    legend : bool
+        Draw legends in the axes (explorers show :meth:`key` beside the figure instead).
+    """
+
+    STYLE = {
+        "mark": ("mark price", dict(color="0.25", lw=1.4)),
+        "liquidation": ("liquidation price at opening", dict(color="tab:red", lw=1.0, ls="--")),
+        "fill": ("stepwise: fill price of a step", dict(color="tab:blue", marker="o", ms=5, ls="none")),
+        "bankruptcy": ("stepwise: bankruptcy price of a step", dict(color="tab:blue", marker="x", ms=7, mew=1.6,
+                                                                    ls="none")),
+        "full_fill": ("full: fill price", dict(color="tab:orange", marker="s", ms=6, ls="none")),
+        "full_bankruptcy": ("full: bankruptcy price", dict(color="tab:orange", marker="+", ms=10, mew=1.8,
+                                                           ls="none")),
+        "health": ("stepwise: health", dict(color="tab:blue", lw=2)),
+        "health_full": ("full: health", dict(color="tab:orange", lw=2, ls="--")),
+        "contracts": ("stepwise: contracts held (right axis)", dict(color="tab:blue", lw=1, alpha=0.55)),
+        "contracts_full": ("full: contracts held (right axis)", dict(color="tab:orange", lw=1, ls=":")),
+        "cursor": ("replay time", dict(color="tab:red", lw=1.0)),
+    }
+    _GLYPHS = {"o": "●", "x": "✕", "s": "■", "+": "+"}
+
+    def __init__(self, ax_price: Axes, ax_health: Axes, blit: bool = True, legend: bool = True) -> None:
+        self.ax, self.ax_health = ax_price, ax_health
+        self.ax_contracts = ax_health.twinx()
+        self.blit = blit
+        self._background = None
+        self._data_background: object | None = None
+        self._frame: tuple = ()
+        st = {k: dict(label=label, animated=blit, **kw) for k, (label, kw) in self.STYLE.items()}
+        x = np.array([0.0, 1.0])
+        self.mark_line = ax_price.plot(x, x, **st["mark"])[0]
+        self.liquidation_line = ax_price.axhline(0, **st["liquidation"])
+        self.fill_markers = ax_price.plot([], [], **st["fill"])[0]
+        self.bankruptcy_markers = ax_price.plot([], [], **st["bankruptcy"])[0]
+        self.full_fill_markers = ax_price.plot([], [], **st["full_fill"])[0]
+        self.full_bankruptcy_markers = ax_price.plot([], [], **st["full_bankruptcy"])[0]
+        self.contracts_line = self.ax_contracts.plot(x, x, drawstyle="steps-post", **st["contracts"])[0]
+        self.contracts_full_line = self.ax_contracts.plot(x, x, drawstyle="steps-post", **st["contracts_full"])[0]
+        self.health_line = ax_health.plot(x, x, **st["health"])[0]
+        self.health_full_line = ax_health.plot(x, x, **st["health_full"])[0]
+        ax_health.axhline(0, color="0.3", lw=0.7)
+        self.cursors = (ax_price.axvline(0, **st["cursor"]), ax_health.axvline(0, **st["cursor"]))
+        #: the data, drawn over the cached frame in this order (then cached with it)
+        self.animated = [self.liquidation_line, self.mark_line, self.fill_markers, self.bankruptcy_markers,
+                         self.full_fill_markers, self.full_bankruptcy_markers, self.contracts_line,
+                         self.contracts_full_line, self.health_full_line, self.health_line]
+        for ax in (ax_price, ax_health, self.ax_contracts):
+            ax.yaxis.set_major_locator(MaxNLocator(5))
+            ax.yaxis.set_major_formatter(FuncFormatter(_thousands))
+        for ax in (ax_price, ax_health):
+            ax.grid(alpha=0.3)
+            ax.xaxis.set_major_locator(MaxNLocator(9, steps=[1, 2, 3, 6, 10]))
+            ax.xaxis.set_major_formatter(FuncFormatter(_clock))
+        if not ax_price.get_shared_x_axes().joined(ax_price, ax_health):
+            ax_price.sharex(ax_health)
+        ax_price.tick_params(labelbottom=False)
+        ax_health.set_xlabel("time of day (UTC, hours)")
+        self.ax_contracts.set_ylabel("contracts held")
+        if legend:
+            ax_price.legend(loc="lower left", fontsize=7, framealpha=0.85)
+            handles = [self.health_line, self.health_full_line, self.contracts_line, self.contracts_full_line]
+            ax_health.legend(handles=handles, loc="upper right", fontsize=7, framealpha=0.85)
+
+    @classmethod
+    def key(cls) -> str:
+        """The plot's key as HTML (markers shown with their own glyphs), for explorers."""
+        items = []
+        for label, kw in cls.STYLE.values():
+            color = to_hex(kw["color"])
+            if "marker" in kw:
+                swatch = f"<b style='color:{color};margin:0 6px 0 10px'>{cls._GLYPHS[kw['marker']]}</b>"
+            else:
+                border = {"--": "dashed", ":": "dotted"}.get(kw.get("ls", "-"), "solid")
+                swatch = (f"<span style='display:inline-block;width:22px;margin:0 4px 2px 10px;"
+                          f"border-top:2px {border} {color};height:0'></span>")
+            items.append(f"<span style='white-space:nowrap'>{swatch}{escape(label)}</span> ")
+        return f"<div style='font-size:12px;max-width:640px'>{''.join(items)}</div>"
+
+    def update(self, v: LiquidationView, window: tuple[float, float] | None = None) -> None:
+        """Move the data to a new view (no artist is created or removed); set the frame (limits,
+        labels) if it changed. ``window``: the hours shown (default: the whole path); the value axes
+        fit the data inside it."""
+        self._data_background = None
+        self.mark_line.set_data(v.hours, v.mark)
+        _set_hline(self.liquidation_line, v.liquidation)
+        self.fill_markers.set_data(v.fill_hours, v.fills)
+        self.bankruptcy_markers.set_data(v.bankruptcy_hours, v.bankruptcies)
+        self.full_fill_markers.set_data(v.full_fill_hours, v.full_fills)
+        self.full_bankruptcy_markers.set_data(v.full_bankruptcy_hours, v.full_bankruptcies)
+        self.health_line.set_data(v.hours, v.health)
+        self.health_full_line.set_data(v.hours, v.health_full)
+        self.contracts_line.set_data(v.hours, v.contracts)
+        self.contracts_full_line.set_data(v.hours, v.contracts_full)
+
+        old = self._frame or (None, None, None, None)
+        if window is None:
+            x0, x1 = float(v.hours[0]), float(v.hours[-1])
+        else:  # quarter hours, kept while they still frame the window well
+            x0, x1 = _sticky(old[0], *window, lambda lo, hi: (np.floor(lo * 4) / 4, np.ceil(hi * 4) / 4))
+
+        def inside(h: np.ndarray, y: np.ndarray) -> np.ndarray:
+            return y[(h >= x0) & (h <= x1)]
+
+        prices = np.concatenate((inside(v.hours, v.mark), inside(v.fill_hours, v.fills),
+                                 inside(v.bankruptcy_hours, v.bankruptcies), inside(v.full_fill_hours, v.full_fills),
+                                 inside(v.full_bankruptcy_hours, v.full_bankruptcies),
+                                 [v.liquidation] if v.liquidation is not None else []))
+        health = np.concatenate((inside(v.hours, v.health), inside(v.hours, v.health_full), [0.0]))
+        health = health[np.isfinite(health)]
+        def health_range(low: float, high: float) -> tuple[float, float]:
+            top, bottom = nice_ceiling(high) or 1.0, -nice_ceiling(-low) if low < 0 else 0.0
+            pad = 0.06 * (top - bottom)
+            return bottom - pad, top + pad
+
+        held = nice_ceiling(float(max(np.max(v.contracts), np.max(v.contracts_full)))) or 1.0
+        frame = ((x0, x1), _sticky(old[1], float(np.min(prices)), float(np.max(prices)), _nice_range),
+                 _sticky(old[2], min(float(np.min(health)), 0.0), float(np.max(health)), health_range),
+                 (-0.06 * held, 1.06 * held), v.currency, v.price_unit)
+        if frame != self._frame:
+            xlim, price_lim, health_lim, held_lim, currency, unit = frame
+            self.ax_health.set_xlim(*xlim)
+            self.ax.set_ylim(*price_lim)
+            self.ax_health.set_ylim(*health_lim)
+            self.ax_contracts.set_ylim(*held_lim)
+            self.ax.set_ylabel(f"price ({unit})")
+            self.ax_health.set_ylabel(f"health ({currency})")
+            self._frame, self._background = frame, None
+
+    def move(self, hour: float) -> None:
+        """Move only the replay cursor; :meth:`render` then redraws it over the cached data."""
+        for line in self.cursors:
+            _set_vline(line, hour)
+
+    def render(self) -> None:
+        """Draw: the frame if it changed, the data if it changed, then the cursor over them."""
+        canvas = self.ax.figure.canvas
+        if not self.blit:
+            canvas.draw_idle()
+            return
+        bbox = self.ax.figure.bbox
+        if self._background is None:
+            canvas.draw()
+            self._background, self._data_background = canvas.copy_from_bbox(bbox), None
+        if self._data_background is None:
+            canvas.restore_region(self._background)
+            for artist in self.animated:
+                artist.axes.draw_artist(artist)
+            self._data_background = canvas.copy_from_bbox(bbox)
+        else:
+            canvas.restore_region(self._data_background)
+        for artist in self.cursors:
+            artist.axes.draw_artist(artist)
+        canvas.blit(bbox)
+
+
+def _set_hline(line, y: float | None) -> None:
+    line.set_visible(y is not None)
+    if y is not None:
+        line.set_ydata([y, y])
+
+
+def _clock(hours: float, _pos: int) -> str:
+    """Hours since midnight as ``HH:MM`` (UTC; the end of the day is 24:00)."""
+    minutes = int(round(hours * 60))
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def _sticky(current: tuple[float, float] | None, lo: float, hi: float,
+            nice: Callable[[float, float], tuple[float, float]]) -> tuple[float, float]:
+    """Axis limits for data in ``[lo, hi]``: the ``current`` ones while they contain it and it fills
+    at least half of them (the frame, and its cached drawing, survive small changes), else ``nice(lo, hi)``."""
+    if current is not None and current[0] <= lo and hi <= current[1] and hi - lo >= 0.5 * (current[1] - current[0]):
+        return current
+    a, b = nice(lo, hi)
+    return float(a), float(b)
+
+
+def _nice_range(lo: float, hi: float, ticks: int = 5) -> tuple[float, float]:
+    """``[lo, hi]`` widened to multiples of a 1, 2, 2.5 or 5 × 10ⁿ step (stable axis limits)."""
+    step = nice_ceiling((hi - lo) / ticks) or nice_ceiling(abs(hi) / 100) or 1.0
+    return float(np.floor(lo / step) * step), float(np.ceil(hi / step) * step) + (step if hi == lo else 0.0)
+
+
+def _fine_ceiling(x: float) -> float:
+    """The smallest of 1, 1.25, 1.5, 2, 2.5, 3, 4, 5, 6, 8 × 10ⁿ that is ≥ ``x`` (0 for ``x`` ≤ 0): an axis
+    limit that stays put for small changes without doubling the range (:func:`nice_ceiling` is coarser)."""
+    if not x > 0:
+        return 0.0
+    e = 10.0 ** np.floor(np.log10(x))
+    return float(next(k * e for k in (1, 1.25, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10) if k * e >= x * (1 - 1e-12)))

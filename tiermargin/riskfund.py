@@ -98,6 +98,28 @@ class Window(NamedTuple):
     balance: float
 
 
+def reconciliation_cut(hour: float = 16, utc_offset: float = 8) -> float:
+    """Seconds into the UTC day of a daily cut-off at ``hour`` local time, ``utc_offset`` hours from UTC.
+
+    Parameters
+    ----------
+    hour : float
+        Local cut-off hour in [0, 24) (CoinW / OKX: 16).
+    utc_offset : float
+        Hours from UTC of the local time, in [−12, 14] (CoinW / OKX: +8).
+
+    >>> reconciliation_cut() / HOUR  # 16:00 UTC+8 is 08:00 UTC
+    8.0
+    """
+    h = float(_check.finite("hour", hour))
+    if not 0 <= h < 24:
+        raise ValueError(f"hour must be in [0, 24), got {hour!r}")
+    off = float(_check.finite("utc_offset", utc_offset))
+    if not -12 <= off <= 14:
+        raise ValueError(f"utc_offset must be in [-12, 14] hours, got {utc_offset!r}")
+    return ((h - off) % 24) * HOUR
+
+
 class RiskFund:
     """An append-only risk-fund ledger (see the module docstring).
 
@@ -198,6 +220,34 @@ class RiskFund:
             peak = max(peak, e.balance_after)
         return (1.0 - self.drawdown) * max(peak, carried)
 
+    def floor_at(self, times: ArrayLike) -> float | FloatArray:
+        """The floor (:meth:`floor`) just after every row at or before each of ``times`` (vectorized; a step
+        function, for plotting the history: :meth:`floor` itself is asked at the time of a new row).
+
+        At or after the last row it equals :meth:`floor`; before it, the rows after ``times`` are left out.
+
+        >>> fund = RiskFund(1_000, drawdown=0.3)
+        >>> fund.record(HOUR, 500)
+        0.0
+        >>> fund.floor_at([0, HOUR, 10 * HOUR]).tolist()
+        [700.0, 1050.0, 1050.0]
+        """
+        t = _check.finite("times", times)
+        if self.drawdown is None:
+            return _check.scalar_or_array(np.zeros_like(t))
+        flat = t.reshape(-1)
+        stamps = np.array([e.time for e in self._entries])
+        after = np.array([e.balance_after for e in self._entries])
+        if self.drawdown_window is None:
+            since = np.full(flat.shape, -np.inf)
+            carried = np.full(flat.shape, self.start_balance)
+        else:
+            since = flat - self.drawdown_window
+            carried = np.asarray(self.balance_at(since), dtype=np.float64).reshape(-1)
+        inside = (stamps[None, :] > since[:, None]) & (stamps[None, :] <= flat[:, None])
+        peak = np.max(np.where(inside, after[None, :], 0.0), axis=1, initial=0.0)
+        return _check.scalar_or_array(((1.0 - self.drawdown) * np.maximum(peak, carried)).reshape(t.shape))
+
     def reconciliations(self, hour: float = 16, utc_offset: float = 8) -> tuple[Window, ...]:
         """Daily reconciliation windows from the first row's day to the last row's, empty days included.
 
@@ -214,18 +264,12 @@ class RiskFund:
             Consecutive days ``[start, start + 86,400 s)`` whose start is ``hour`` local time; every row
             lies in exactly one, and the nets add up to ``balance − start_balance``. Empty if no rows.
         """
-        h = float(_check.finite("hour", hour))
-        if not 0 <= h < 24:
-            raise ValueError(f"hour must be in [0, 24), got {hour!r}")
-        off = float(_check.finite("utc_offset", utc_offset))
-        if not -12 <= off <= 14:
-            raise ValueError(f"utc_offset must be in [-12, 14] hours, got {utc_offset!r}")
+        cut = reconciliation_cut(hour, utc_offset)  # the cut-off as UTC seconds into the day
         if not self._entries:
             return ()
         time, amount, balance = (np.array([getattr(e, f) for e in self._entries])
                                  for f in ("time", "amount", "balance_after"))
         kind = np.array([e.kind for e in self._entries])
-        cut = ((h - off) % 24) * HOUR  # the cut-off as UTC seconds into the day
         day = np.floor((time - cut) / DAY).astype(np.int64)
         index = day - day[0]  # non-decreasing, as times are
         n = int(index[-1]) + 1

@@ -26,14 +26,14 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, replace
 from html import escape
-from typing import NamedTuple
+from typing import NamedTuple, get_args
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from . import _check
 from ._check import FloatArray
-from .adl import Deleveraging, adl_qty, candidates, deleverage, scores
+from .adl import Deleveraging, _queue, adl_qty, candidates, deleverage, lights, scores
 from .isolated import IsolatedPosition
 from .liquidation import Execution, LiquidationEvent, _policy_of, liquidate
 from .market import Wick, synthetic_market
@@ -82,7 +82,7 @@ def traders(
     _check.nonnegative("spread", spread)
     cap = float(_check.positive("max_leverage", max_leverage))
     share = float(_check.rate("long_share", long_share))
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(_seed(seed))
     notional = np.minimum(median_notional * np.exp(rng.normal(0.0, spread, n)), 0.9 * float(table.caps[-1]))
     side = np.where(rng.random(n) < share, 1.0, -1.0)
     entry = p * (1 + rng.normal(0.0, float(_check.nonnegative("entry_spread", entry_spread)), n))
@@ -109,9 +109,16 @@ def crash_path(
     seconds for ``length`` seconds. The default is a day whose crash runs from 07:00 to 11:00 UTC, across
     the 08:00 UTC (16:00 UTC+8) reconciliation cut-off.
     """
-    market = synthetic_market(seed, duration=length, step=step, start_price=price,
+    market = synthetic_market(_seed(seed), duration=length, step=step, start_price=price,
                               wick=Wick(start, duration, depth, "all"))
     return DAY_START + market.times, np.asarray(mark_prices(market).mark)
+
+
+def _seed(seed: int) -> int:
+    """A random seed: an integer >= 0."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+    return int(seed)
 
 
 class Step(NamedTuple):
@@ -142,6 +149,33 @@ class Step(NamedTuple):
     to_market: float
     deleveraged: Deleveraging | None
     uncovered: float
+
+
+class AdlQueue(NamedTuple):
+    """The ADL queue at one moment (:meth:`Waterfall.queue_at`), in queue order: first deleveraged first.
+
+    Attributes
+    ----------
+    liquidated_side : float
+        The side whose liquidation the queue would take (+1 long, −1 short); the candidates hold the other.
+    trader : array of int
+        The candidates' trader indices: open positions opposite ``liquidated_side`` in profit at the mark.
+    score : array
+        Their ranking score (:func:`~tiermargin.adl.scores`), descending.
+    qty : array
+        Their contracts.
+    upnl : array
+        Their unrealized PnL at the mark (> 0), in the settle currency.
+    lights : array of int
+        Their quintile lights (:func:`~tiermargin.adl.lights`): 5 for the first 20 % of the queue's contracts.
+    """
+
+    liquidated_side: float
+    trader: NDArray[np.intp]
+    score: FloatArray
+    qty: FloatArray
+    upnl: FloatArray
+    lights: NDArray[np.intp]
 
 
 @dataclass(frozen=True)
@@ -196,19 +230,68 @@ class Waterfall:
                 qty[who] -= s.deleveraged.qty
         return qty, margin
 
-    def summary(self) -> dict[str, float]:
-        """Totals over the path: traders liquidated and deleveraged, steps, contracts, fund result."""
+    def queue_at(self, time: float, mark: float, ranking: Ranking = "pnl-leverage",
+                 liquidated_side: ArrayLike | str | None = None) -> AdlQueue:
+        """The ADL queue just after every step at or before ``time`` (:meth:`positions_at`), priced at ``mark``.
+
+        The candidates are the open positions opposite ``liquidated_side`` with a profit at ``mark``
+        (:func:`~tiermargin.adl.candidates`), ranked by ``ranking`` (:func:`~tiermargin.adl.scores`), as
+        :func:`run` ranks them when a liquidation's loss reaches ADL.
+
+        Parameters
+        ----------
+        time : float
+            UTC epoch seconds.
+        mark : float
+            Mark price at ``time``, > 0.
+        ranking : {"pnl-leverage", "binance", "hyperliquid"}
+        liquidated_side : "long", "short", +1, −1 or None
+            The side being liquidated; None: that of the last step at or before ``time`` (long if none yet).
+        """
+        t = float(_check.finite("time", time))
+        m = float(_check.positive("mark", mark))
+        _check.one_of("ranking", ranking, get_args(Ranking))
+        if liquidated_side is None:
+            done = [s for s in self.steps if s.event.time <= t]
+            side = float(self.start.side[done[-1].trader]) if done else 1.0
+        else:
+            given = _check.side("liquidated_side", liquidated_side)
+            if given.ndim:
+                raise ValueError(f"liquidated_side must be one side, got {liquidated_side!r}")
+            side = float(given)
+        qty, margin = self.positions_at(t)
+        who = np.flatnonzero(qty > 0)
+        if who.size:
+            who = who[candidates(replace(self.start[who], qty=qty[who], margin=margin[who]), m, side)]
+        if who.size == 0:  # (an array of positions cannot be empty)
+            empty = np.empty(0)
+            return AdlQueue(side, who, empty, empty, empty, np.empty(0, dtype=np.intp))
+        pool = replace(self.start[who], qty=qty[who], margin=margin[who])
+        score = np.atleast_1d(np.asarray(scores(pool, m, ranking), dtype=np.float64))
+        order, contracts = _queue(score, pool.qty, None)
+        upnl = np.atleast_1d(np.asarray(pool.upnl(m), dtype=np.float64))
+        return AdlQueue(side, who[order], score[order], contracts[order], upnl[order], lights(score, contracts)[order])
+
+    def summary(self, until: float | None = None) -> dict[str, float]:
+        """Totals over the path: traders liquidated and deleveraged, steps, contracts, fund result.
+
+        With ``until`` (UTC epoch seconds): over the steps at or before it, and the fund's balance then
+        (under the key ``"fund at the end"``).
+        """
+        t = None if until is None else float(_check.finite("until", until))
+        steps = self.steps if t is None else tuple(s for s in self.steps if s.event.time <= t)
+        hit = [s.deleveraged.who for s in steps if s.deleveraged is not None]
         return {
-            "traders liquidated": float(self.liquidated.size),
-            "liquidation steps": float(len(self.steps)),
-            "contracts to the market": float(sum(s.to_market for s in self.steps)),
-            "contracts deleveraged": float(sum(s.event.contracts_closed - s.to_market for s in self.steps)),
-            "fund surplus kept": float(sum(max(s.fund, 0.0) for s in self.steps)),
-            "fund losses paid": float(sum(min(s.fund, 0.0) for s in self.steps)),
-            "shortfall to ADL": float(sum(s.shortfall for s in self.steps)),
-            "traders deleveraged": float(self.deleveraged.size),
-            "uncovered": float(sum(s.uncovered for s in self.steps)),
-            "fund at the end": self.fund.balance,
+            "traders liquidated": float(len({s.trader for s in steps})),
+            "liquidation steps": float(len(steps)),
+            "contracts to the market": float(sum(s.to_market for s in steps)),
+            "contracts deleveraged": float(sum(s.event.contracts_closed - s.to_market for s in steps)),
+            "fund surplus kept": float(sum(max(s.fund, 0.0) for s in steps)),
+            "fund losses paid": float(sum(min(s.fund, 0.0) for s in steps)),
+            "shortfall to ADL": float(sum(s.shortfall for s in steps)),
+            "traders deleveraged": float(np.unique(np.concatenate(hit)).size if hit else 0),
+            "uncovered": float(sum(s.uncovered for s in steps)),
+            "fund at the end": self.fund.balance if t is None else float(self.fund.balance_at(t)),
         }
 
     COLUMNS = ("time (UTC)", "trader", "action", "tier", "closed", "to market", "deleveraged", "fund", "shortfall")

@@ -7,7 +7,10 @@ the explorer re-renders its figure image on each change.
 from .base import Explorer
 from .cross import CrossExplorer
 from .isolated import IsolatedExplorer
+from .liquidation import LiquidationExplorer
 from .markprice import MarkPriceExplorer
+from .riskfund import RiskFundExplorer
 from .tiers import TierExplorer
 
-__all__ = ["CrossExplorer", "Explorer", "IsolatedExplorer", "MarkPriceExplorer", "TierExplorer"]
+__all__ = ["CrossExplorer", "Explorer", "IsolatedExplorer", "LiquidationExplorer", "MarkPriceExplorer",
+           "RiskFundExplorer", "TierExplorer"]

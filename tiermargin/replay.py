@@ -1,0 +1,266 @@
+"""Replaying a stepwise liquidation: the position's state at every time of the path.
+
+:func:`~tiermargin.liquidation.liquidate` returns what happened at each step (the event log).
+:func:`replay` turns that log back into the position's state at every sample of the path — contracts
+held, margin, value, equity, requirement, health and tier — for plots and readouts that follow the
+position through the crash. Between two events the position is fixed (the engine only changes it at
+a step), and after a step it keeps its remaining contracts with their proportional share of the
+margin (the model of :mod:`tiermargin.liquidation`), so each segment between events is evaluated
+in one vectorized call of the :class:`~tiermargin.isolated.IsolatedPosition` it holds.
+
+After a close the position holds nothing: ``open`` is False and every amount is 0 (never NaN), the
+tier 0. The state at a time at which events happened is the state *after* all of them.
+
+:func:`liquidate_sparse` gives the same log as :func:`~tiermargin.liquidation.liquidate` faster on
+long paths: it finds the samples where the position triggers with one vectorized health evaluation
+and runs the engine at those samples only (nothing happens at the others).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from . import _check
+from ._check import FloatArray
+from .isolated import IsolatedPosition
+from .liquidation import Execution, LiquidationEvent, LiquidationLog, liquidate
+from .rules import Policy, Rulebook
+
+__all__ = ["PositionPath", "liquidate_sparse", "replay"]
+
+
+@dataclass(frozen=True, eq=False)
+class PositionPath:
+    """A liquidated position's state at each time of a path (the result of :func:`replay`).
+
+    Amounts are in the settle currency. Where the position is closed (``open`` False) the
+    contracts, margin, value, equity, requirement and health are 0 and the tier is 0.
+
+    Attributes
+    ----------
+    times, marks : array (T,)
+        The path.
+    open : array of bool (T,)
+        Whether the position still holds contracts.
+    contracts : array (T,)
+        Contracts held.
+    margin : array (T,)
+        Isolated margin left (the share of the closed contracts is used up at each step).
+    value : array (T,)
+        Position value at the mark.
+    equity : array (T,)
+        Margin plus unrealized PnL at the mark.
+    requirement : array (T,)
+        Maintenance requirement at the mark, plus the open orders' requirement until they are
+        cancelled.
+    health : array (T,)
+        ``equity − requirement``: > 0 wherever the position is open (the engine steps until it is;
+        evaluated as the engine does, the position's health less the orders' requirement).
+    tier : array of int (T,)
+        1-based tier of the position at the mark (0 when closed).
+    steps : array of int (T,)
+        Number of events at or before each time.
+    events : tuple of LiquidationEvent
+        The log's events, in order.
+    """
+
+    times: FloatArray
+    marks: FloatArray
+    open: NDArray[np.bool_]
+    contracts: FloatArray
+    margin: FloatArray
+    value: FloatArray
+    equity: FloatArray
+    requirement: FloatArray
+    health: FloatArray
+    tier: NDArray[np.intp]
+    steps: NDArray[np.intp]
+    events: tuple[LiquidationEvent, ...]
+
+    def index(self, time: float) -> int:
+        """Index of the last sample at or before ``time`` (0 before the path starts)."""
+        t = float(_check.finite("time", time))
+        return max(int(np.searchsorted(self.times, t, side="right")) - 1, 0)
+
+    def events_until(self, time: float) -> tuple[LiquidationEvent, ...]:
+        """The events that happened at or before ``time`` (at the sample :meth:`index` finds)."""
+        return self.events[: int(self.steps[self.index(time)])]
+
+
+def replay(
+    log: LiquidationLog, times: ArrayLike, marks: ArrayLike, orders_requirement: float = 0.0
+) -> PositionPath:
+    """The position's state at every time of the path a liquidation log was computed on.
+
+    Parameters
+    ----------
+    log : LiquidationLog
+        What :func:`~tiermargin.liquidation.liquidate` returned for ``log.start`` on this path.
+    times, marks : array (T,)
+        The same path (sorted times, marks > 0); every event must be at one of its samples.
+    orders_requirement : float
+        The open orders' requirement the log was run with (>= 0): counted in the requirement until
+        the "cancel orders" event (throughout if there is none).
+
+    Returns
+    -------
+    PositionPath
+        Arrays (T,) of contracts, margin, value, equity, requirement, health, tier, ``open`` and the
+        number of events so far; at a sample with events, the state after them.
+
+    Raises
+    ------
+    ValueError
+        If the path is invalid, an event is not on it, or the log cancelled orders but
+        ``orders_requirement`` does not match it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import tiermargin as tm
+    >>> from tiermargin.liquidation import Execution, liquidate
+    >>> pos = tm.IsolatedPosition.open(tm.load_table("binance-usdm-btcusdt-2021"), "long", 200, 60_000, 10)
+    >>> times, marks = np.arange(4.0), np.array([60_000, 57_000, 55_000, 58_000.0])
+    >>> log = liquidate(pos, times, marks, "one-tier", execution=Execution("bankruptcy"))
+    >>> path = replay(log, times, marks)
+    >>> path.contracts.round(4).tolist(), path.tier.tolist(), path.steps.tolist()
+    ([200.0, 200.0, 18.1818, 18.1818], [5, 5, 3, 4], [0, 0, 2, 2])
+
+    Two steps at 55,000 (tier 5 → 4 → 3) leave 18.18 contracts, healthy; as the price recovers to
+    58,000 their value crosses back into tier 4.
+    """
+    if not isinstance(log, LiquidationLog):
+        raise TypeError(f"log must be a LiquidationLog, got {type(log).__name__}")
+    m = _check.positive("marks", marks).reshape(-1)
+    t = _check.finite("times", times).reshape(-1)
+    if t.size != m.size:
+        raise ValueError(f"times and marks must have the same length, got {t.size} and {m.size}")
+    if np.any(np.diff(t) < 0):
+        raise ValueError("times must be sorted in increasing order")
+    orders = float(_check.nonnegative("orders_requirement", orders_requirement))
+    events = log.events
+    at = _event_samples(events, t, m)
+    cancels = [i for i, e in zip(at, events) if e.action == "cancel orders"]
+    if cancels:
+        e = next(e for e in events if e.action == "cancel orders")
+        if not np.isclose(e.health_after - e.health_before, orders, rtol=1e-9, atol=1e-9 * abs(e.health_after)):
+            raise ValueError(f"the log cancelled open orders holding {e.health_after - e.health_before:,.10g}; "
+                             f"pass that as orders_requirement (got {orders:,.10g})")
+    cancelled_from = cancels[0] if cancels else t.size  # orders count strictly before this sample
+
+    n = t.size
+    out = {k: np.zeros(n) for k in ("contracts", "margin", "value", "equity", "requirement", "health")}
+    tier = np.zeros(n, dtype=np.intp)
+    is_open = np.zeros(n, dtype=bool)
+    # segments [start, stop) with a fixed position: from each sample with events to the next one
+    starts = [0, *sorted({i for i in at})]
+    positions: list[IsolatedPosition | None] = [log.start]
+    pos: IsolatedPosition | None = log.start
+    for k, e in enumerate(events):
+        if e.action != "cancel orders" and pos is not None:
+            pos = _kept(pos, e.contracts_left)
+        if k + 1 == len(events) or at[k + 1] != at[k]:  # the last event at its sample
+            positions.append(pos)
+    if starts[1:2] == [0]:  # events at the first sample: the start position never holds
+        starts, positions = starts[1:], positions[1:]
+    for start, stop, p in zip(starts, [*starts[1:], n], positions):
+        if p is None or start == stop:
+            continue
+        x = m[start:stop]
+        s = slice(start, stop)
+        is_open[s] = True
+        out["contracts"][s] = float(p.qty)
+        out["margin"][s] = float(p.margin)
+        out["value"][s] = p.value(x)
+        out["equity"][s] = p.equity(x)
+        out["requirement"][s] = p.requirement(x)
+        out["health"][s] = p.health(x)  # as the engine evaluates it, orders subtracted after
+        tier[s] = p.tier(x)
+    held = np.where(is_open & (np.arange(n) < cancelled_from), orders, 0.0)
+    out["requirement"] += held
+    out["health"] -= held
+    steps = np.searchsorted(np.asarray(at, dtype=np.intp), np.arange(n), side="right").astype(np.intp)
+    return PositionPath(t, m, is_open, out["contracts"], out["margin"], out["value"], out["equity"],
+                        out["requirement"], out["health"], tier, steps, events)
+
+
+def _kept(pos: IsolatedPosition, keep: float) -> IsolatedPosition | None:
+    """The position keeping ``keep`` contracts with their proportional share of the margin (None: closed)."""
+    if keep <= 0:
+        return None
+    return replace(pos, qty=np.asarray(keep), margin=pos.margin * keep / float(pos.qty))
+
+
+def _event_samples(events: tuple[LiquidationEvent, ...], t: FloatArray, m: FloatArray) -> list[int]:
+    """Sample index of each event: the first sample at or after the previous event's with the
+    event's time and mark (a path may repeat a time)."""
+    out: list[int] = []
+    i = 0
+    for e in events:
+        j = i + int(np.searchsorted(t[i:], e.time, side="left"))
+        while j < t.size and t[j] == e.time and m[j] != e.mark:
+            j += 1
+        if j >= t.size or t[j] != e.time:
+            raise ValueError(f"the log's event at time {e.time:,.10g} (mark {e.mark:,.10g}) is not on this path; "
+                             "pass the times and marks the log was computed on")
+        out.append(j)
+        i = j
+    return out
+
+
+def liquidate_sparse(
+    position: IsolatedPosition,
+    times: ArrayLike,
+    marks: ArrayLike,
+    policy: Policy | Rulebook = "one-tier",
+    fraction: float | None = None,
+    execution: Execution = Execution(),
+    orders_requirement: float = 0.0,
+) -> LiquidationLog:
+    """The log :func:`~tiermargin.liquidation.liquidate` gives, computed in a few vectorized passes.
+
+    The engine acts at a sample only where the position's health, less the open orders'
+    requirement, is ≤ 0. This finds the next such sample with one vectorized health evaluation over
+    the rest of the path, runs :func:`~tiermargin.liquidation.liquidate` on that sample alone, and
+    repeats with the position it leaves: the same events (bit for bit) in a handful of engine calls
+    instead of one per sample. Parameters and result as :func:`~tiermargin.liquidation.liquidate`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import tiermargin as tm
+    >>> from tiermargin.liquidation import liquidate
+    >>> pos = tm.IsolatedPosition.open(tm.load_table("binance-usdm-btcusdt-2021"), "long", 200, 60_000, 10)
+    >>> times, marks = np.arange(50.0), np.linspace(60_000, 50_000, 50)
+    >>> liquidate_sparse(pos, times, marks).events == liquidate(pos, times, marks).events
+    True
+    """
+    m = _check.positive("marks", marks).reshape(-1)
+    t = _check.finite("times", times).reshape(-1)
+    if t.size != m.size:
+        raise ValueError(f"times and marks must have the same length, got {t.size} and {m.size}")
+    if np.any(np.diff(t) < 0):
+        raise ValueError("times must be sorted in increasing order")
+    orders = float(_check.nonnegative("orders_requirement", orders_requirement))
+    # the first sample through the engine: it checks every other argument
+    first = liquidate(position, t[:1], m[:1], policy, fraction, execution, orders)
+    events = list(first.events)
+    pos = first.final
+    if any(e.action == "cancel orders" for e in events):
+        orders = 0.0
+    i = 1
+    while pos is not None and i < t.size:
+        hits = np.flatnonzero(np.asarray(pos.health(m[i:])) - orders <= 0)
+        if not hits.size:
+            break
+        j = i + int(hits[0])
+        step = liquidate(pos, t[j:j + 1], m[j:j + 1], policy, fraction, execution, orders)
+        events.extend(step.events)
+        pos = step.final
+        if any(e.action == "cancel orders" for e in step.events):
+            orders = 0.0
+        i = j + 1
+    return LiquidationLog(tuple(events), pos, position)
