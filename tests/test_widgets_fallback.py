@@ -45,3 +45,21 @@ def test_the_static_figure_follows_the_state(explorer):
     explorer.controls[name].value = value
     assert explorer.last_error is None
     assert explorer.static_png() != before, f"moving {name} did not change the static figure"
+
+
+def test_an_ipympl_canvas_gets_a_data_url_the_browser_can_load():
+    from traitlets import Any, HasTraits
+
+    from tiermargin.widgets.base import prefix_data_url
+
+    class FakeCanvas(HasTraits):  # the trait as ipympl declares it (importing ipympl would switch the backend)
+        _data_url = Any(None)
+
+    canvas = FakeCanvas()
+    canvas._data_url = "iVBORw0KGgo="  # what ipympl 0.10.0 stores: bare base64
+    prefix_data_url(canvas)
+    assert canvas._data_url == "data:image/png;base64,iVBORw0KGgo="
+    canvas._data_url = "AAAA"
+    assert canvas._data_url == "data:image/png;base64,AAAA"
+    canvas._data_url = "data:image/png;base64,BBBB"
+    assert canvas._data_url == "data:image/png;base64,BBBB"

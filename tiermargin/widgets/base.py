@@ -56,6 +56,8 @@ class Explorer:
         self.readout = W.HTML(layout=W.Layout(min_width="300px"))
         self.key = W.HTML()  # the plot's key, if a subclass sets one
         self.fig = new_figure(*self.figsize)
+        if hasattr(self.fig.canvas, "_data_url"):  # an ipympl canvas
+            prefix_data_url(self.fig.canvas)
         self._holding = False
         self._canvas = self.fig.canvas if isinstance(self.fig.canvas, W.DOMWidget) else W.Output()
         # blit where the canvas is live (ipympl) or headless; a static image needs plain draws
@@ -174,6 +176,22 @@ class Explorer:
         bundle["text/plain"] = (f"{self.title} (static figure of its initial state; run the notebook in "
                                 "Jupyter to use the controls)")
         return bundle
+
+
+def prefix_data_url(canvas: Any) -> None:
+    """Keep an ipympl canvas's ``_data_url`` a real ``data:`` URL.
+
+    ipympl 0.10.0 stores the image drawn before the page shows the figure as bare base64; the browser
+    then loads it as a relative URL, fails, and the canvas stays blank (0×0) until the next draw —
+    found by the browser tests (``tests/browser``). Prefixing it makes the first image show.
+    """
+    def fix(change: object = None) -> None:
+        url = canvas._data_url
+        if isinstance(url, str) and url and not url.startswith("data:"):
+            canvas._data_url = "data:image/png;base64," + url
+
+    canvas.observe(fix, names="_data_url")
+    fix()
 
 
 def _in_kernel() -> bool:

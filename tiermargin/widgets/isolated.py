@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from typing import Any
 
 import ipywidgets as W
@@ -175,13 +177,18 @@ class IsolatedExplorer(Explorer):
         ]
 
 
-def _set_range(slider: W.FloatSlider, lo: float, hi: float, value: float) -> None:
-    """Re-range a slider and set its value, in an order ipywidgets accepts."""
+def _set_range(slider: W.FloatSlider | W.FloatLogSlider, lo: float, hi: float, value: float, steps: int = 2000) -> None:
+    """Re-range a slider (a log slider's ``lo``/``hi`` are exponents) and set its value, in an order ipywidgets
+    accepts. The step (about ``(hi − lo)/steps``) is chosen so that ``value`` lies exactly on the slider's grid:
+    a browser snaps a slider to its grid and sends the snapped value back, which would move the state."""
     if lo > slider.max:
         slider.max = hi
         slider.min = lo
     else:
         slider.min = lo
         slider.max = hi
-    slider.step = (hi - lo) / 2000 if hi > lo else slider.step
+    if hi > lo:
+        x = math.log(value, slider.base) if isinstance(slider, W.FloatLogSlider) else value
+        k = round((x - lo) / ((hi - lo) / steps))
+        slider.step = (x - lo) / k if k > 0 else (hi - lo) / steps
     slider.value = value

@@ -1,0 +1,451 @@
+"""Real-browser tests of the lesson explorers (issue 8): Voilà renders each lesson, headless Chromium
+moves one control like a reader would, and the readout must show what the library computes.
+
+One Voilà server (on ``lessons/``, token-less, a free port) and one Chromium serve the whole module;
+each test opens its lesson at ``/voila/render/<lesson>`` (Voilà runs the notebook in a fresh kernel,
+``%matplotlib widget`` and all), waits for the explorer, checks the readout row before the move, moves
+the control, waits until the row changes and compares it with the value computed here by calling
+``tiermargin`` directly, formatted with the widget's own ``fmt_amount``. Screenshots of the explorer
+before and after go to ``test-artifacts/browser/`` (with the browser console log); on a failure also a
+full-page screenshot and the Voilà server log. A second test per lesson checks that the explorer's
+figure (the ipympl canvas) is actually drawn, reusing the page the first one left open.
+
+Adding a lesson's explorer is one :data:`CASES` entry: the lesson file, the explorer's title, the
+control (its description label) and how to move it, the readout row, and a function giving that row's
+text from the control's value with the library. ``test_every_lesson_explorer_has_a_case`` fails when a
+lesson has an explorer and no entry.
+
+Needs Chromium at ``/usr/bin/chromium`` (``apt-get install chromium``; ``.ci/run`` installs it; another
+binary: ``TIERMARGIN_CHROMIUM=/path``) and the ``playwright`` and ``voila`` packages from
+``requirements-dev.txt``; without them the browser tests skip and say so. Playwright's own browser
+download (``playwright install``) is not used.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tiermargin import RiskFund, load_table
+from tiermargin.cross import CrossAccount, Haircut, Order, Position
+from tiermargin.isolated import IsolatedPosition
+from tiermargin.liquidation import Execution, liquidate
+from tiermargin.market import VENUES, Wick, synthetic_market
+from tiermargin.markprice import mark_prices
+from tiermargin.rules import PRESETS
+from tiermargin.widgets.base import fmt_amount
+from tiermargin.widgets.cross import ENTRY, INSTRUMENTS
+from tiermargin.waterfall import DAY_START, crash_path, run, traders
+from tiermargin.widgets.markprice import MAX_AGE, STALE_FROM, WICK_SECONDS, WICK_START
+
+ROOT = Path(__file__).resolve().parents[2]
+LESSONS = ROOT / "lessons"
+ARTIFACTS = ROOT / "test-artifacts" / "browser"
+CHROMIUM = os.environ.get("TIERMARGIN_CHROMIUM", "/usr/bin/chromium")
+BIN = Path(sys.executable).parent  # the venv's bin (not resolved: a venv's python is a symlink)
+
+SERVER_START_S = 60  # Voilà answering HTTP
+RENDER_MS = 120_000  # the lesson executed and the explorer on the page (a cold kernel, ipympl)
+SETTLE_MS = 10_000  # the rendered readout settling on the library's value
+FIGURE_MS = 5_000  # the figure drawn once the explorer is on the page
+UPDATE_MS = 30_000  # the readout reacting to one control change
+
+
+# ---------------------------------------------------------------------------- the cases
+@dataclass(frozen=True)
+class Case:
+    """One lesson's explorer: move ``control`` from ``initial`` to ``new``; the readout ``row`` must
+    read ``readout(initial)`` before and ``readout(new)`` after.
+
+    ``move`` is how the reader moves the control: ``("press", key)`` on a slider's handle,
+    ``("fill", text)`` then Enter in a text box, ``("select", option label)`` in a dropdown,
+    ``("click", button label)`` on toggle buttons. ``shows`` is what the control displays afterwards.
+    """
+
+    lesson: str
+    title: str  # the explorer's heading (its class's ``title``)
+    control: str  # the control's description label
+    move: tuple[str, str]
+    shows: str
+    row: str  # the readout row's label
+    readout: Callable[[Any], str]
+    initial: Any
+    new: Any
+
+    def __str__(self) -> str:
+        return f"{Path(self.lesson).stem}-{self.control.replace(' ', '_')}"
+
+
+def _mark_range(form: str) -> str:
+    """Lesson 01's scenario (seed 1, a 20 % wick on the last trade, all venues weight 1, MA 300 s,
+    5 % outlier threshold): the lowest / highest mark under ``form``."""
+    market = synthetic_market(seed=1, wick=Wick(WICK_START, WICK_SECONDS, 0.2, "last"), stale_venue=None,
+                              stale_from=STALE_FROM)
+    marks = mark_prices(market, window=300, threshold=0.05, weights=[1.0] * len(VENUES), max_age=MAX_AGE,
+                        form=form).mark
+    return f"{fmt_amount(marks.min())} / {fmt_amount(marks.max())}"
+
+
+def _isolated_health(mark: float) -> str:
+    """Lesson 02's scenario: long 17 BTCUSDT at 60,000, 10x, Binance's 2021 table; health at ``mark``."""
+    table = PRESETS["binance-usdm"].table
+    return fmt_amount(IsolatedPosition.open(table, "long", 17.0, 60_000.0, 10.0).health(mark), "USDT")
+
+
+def _cross_liquidation_below(btc_qty: float) -> str:
+    """Lesson 03's scenario (20,000 USDT, long ``btc_qty`` BTCUSDT, short 10 ETHUSDT, a 0.5 BTC buy
+    order at 58,000, 10x): the BTC price below which the cross account is liquidated."""
+    account = CrossAccount(
+        INSTRUMENTS, {"USDT": 20_000.0},
+        [Position("BTCUSDT", "long", btc_qty, ENTRY["BTC"]), Position("ETHUSDT", "short", 10.0, ENTRY["ETH"])],
+        [Order("BTCUSDT", "long", 0.5, 58_000.0, 10.0)], mode="one-way", tier_rule="position", fee_rate=0.0,
+        haircuts={"BTC": Haircut.flat(0.95)},
+    )
+    below, _ = account.liquidation_prices(dict(ENTRY), "BTC")
+    return fmt_amount(below.price) if below.exists else "none"
+
+
+def _tier_deduction(form: str) -> str:
+    """Lesson 04: the maintenance amount of 1,020,000 USDT of BTCUSDT on Binance's table charged in ``form``
+    (tier 4 for any size near it)."""
+    table = PRESETS["binance-usdm"].table
+    table = table if form == "published" else table.with_form(form)
+    return fmt_amount(float(table.maintenance_amount(1_020_000.0)), table.unit)
+
+
+def _tier_liquidation(side: str) -> str:
+    """Lesson 04's scenario: 1,020,000 USDT of BTCUSDT at 60,000, 10x, Binance's rules."""
+    book = PRESETS["binance-usdm"]
+    qty = float(book.table.contracts_at(1_020_000.0, 60_000.0))
+    lp = IsolatedPosition.open(book.table, side, qty, 60_000.0, 10.0, fee_rate=book.fee_rate,
+                               requirement_at=book.requirement_at).liquidation_price()
+    return f"{fmt_amount(lp.price)} (tier {lp.tier})"
+
+
+def _stepwise_to_market(policy: str) -> str:
+    """Lesson 05's scenario: 200 BTCUSDT long at 60,000, 10x, through an 8 % crash day, fills into a book of
+    50,000,000 USD per 100 % move; the contracts the stepwise run under ``policy`` sends to the market."""
+    pos = IsolatedPosition.open(load_table("binance-usdm-btcusdt-2021"), "long", 200.0, 60_000.0, 10.0)
+    times, marks = crash_path(depth=0.08, price=60_000.0)
+    return fmt_amount(liquidate(pos, times, marks, policy, execution=Execution("impact", 5e7)).contracts_to_market)
+
+
+def _fund_at_nine(policy: str) -> str:
+    """Lesson 06's scenario: 200 seeded traders (seed 0), a 15 % crash day, a 100,000 USDT fund, a book of
+    20,000,000 USDT per 100 % move; the fund's balance at 09:00 UTC under ``policy``."""
+    times, marks = crash_path(depth=0.15, seed=0)
+    day = run(traders(load_table("binance-usdm-btcusdt-2021"), 200, 60_000.0, 0), times, marks,
+              RiskFund(100_000.0), policy, execution=Execution("impact", 2e7))
+    return fmt_amount(day.fund.balance_at(DAY_START + 9 * 3_600), "USDT")
+
+
+CASES = [
+    Case("01_mark_price.ipynb", "Mark price explorer", "mark form", ("select", "median of three (Binance)"),
+         "median of three (Binance)", "lowest / highest mark", _mark_range, "okx", "median3"),
+    Case("02_isolated_margin.ipynb", "Isolated margin explorer", "mark price", ("press", "ArrowRight"),
+         "60030.00", "health = equity − requirement", _isolated_health, 60_000.0, 60_030.0),
+    Case("03_cross_margin.ipynb", "Cross margin explorer", "BTCUSDT qty", ("fill", "3"),
+         "3", "cross: BTC liquidation price below", _cross_liquidation_below, 2.0, 3.0),
+    Case("04_gradient_tiers.ipynb", "Tier explorer", "tier form", ("select", "step (no deduction)"),
+         "step (no deduction)", "maintenance amount (deduction)", _tier_deduction, "published", "step"),
+    Case("04_gradient_tiers.ipynb", "Tier explorer", "side", ("click", "short"),
+         "short", "liquidation price", _tier_liquidation, "long", "short"),  # once failed: sliders snapped off-grid
+    Case("05_stepwise_liquidation.ipynb", "Stepwise liquidation explorer", "policy", ("select", "in full, one order"),
+         "in full, one order", "contracts sent to the market, stepwise", _stepwise_to_market, "one-tier", "full"),
+    Case("06_risk_fund_and_adl.ipynb", "Risk fund and ADL explorer", "liquidation", ("select", "full"),
+         "full", "risk fund balance", _fund_at_nine, "one-tier", "full"),
+]
+
+
+def test_every_lesson_explorer_has_a_case() -> None:
+    """Each lesson that displays an explorer has a browser case (runs without a browser)."""
+    with_explorer = set()
+    for nb in sorted(LESSONS.glob("*.ipynb")):
+        cells = json.loads(nb.read_text(encoding="utf-8"))["cells"]
+        if any(c["cell_type"] == "code" and re.search(r"\w+Explorer\(", "".join(c["source"])) for c in cells):
+            with_explorer.add(nb.name)
+    missing = with_explorer - {c.lesson for c in CASES}
+    assert not missing, f"add a Case to CASES in {Path(__file__).name} for {sorted(missing)}"
+
+
+# ---------------------------------------------------------------------------- server and browser
+def _missing_requirements() -> str | None:
+    """Why the browser tests cannot run here (None: they can)."""
+    if not os.access(CHROMIUM, os.X_OK):
+        return (f"Chromium not found at {CHROMIUM}: install it with 'apt-get install chromium' (.ci/run does; "
+                "or set TIERMARGIN_CHROMIUM to a Chromium binary) to run the real-browser explorer tests")
+    if importlib.util.find_spec("playwright") is None:
+        return ("the 'playwright' package is missing: pip install -r requirements-dev.txt (make test does) "
+                "to run the real-browser explorer tests")
+    if not (BIN / "voila").exists():
+        return f"no 'voila' in {BIN}: pip install -r requirements-dev.txt (make test does)"
+    return None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _log_tail(path: Path, lines: int = 60) -> str:
+    text = path.read_text(encoding="utf-8", errors="replace") if path.exists() else "(no log)"
+    return "\n".join(line[:300] for line in text.splitlines()[-lines:])  # some lines carry whole PNGs
+
+
+@dataclass
+class Server:
+    url: str
+    log: Path
+
+
+@pytest.fixture(scope="module")
+def voila() -> Iterator[Server]:
+    """Voilà serving ``lessons/`` on a free port, without token or browser, isolated from user config."""
+    reason = _missing_requirements()
+    if reason:
+        pytest.skip(reason)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    log = ARTIFACTS / "voila-server.log"
+    home = Path(tempfile.mkdtemp(prefix="tiermargin-voila-"))
+    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}  # the kernel picks ipympl itself
+    env.update(PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}", JUPYTER_CONFIG_DIR=str(home / "config"),
+               IPYTHONDIR=str(home / "ipython"), JUPYTER_PLATFORM_DIRS="1", PYTHONUNBUFFERED="1")
+    port = _free_port()
+    cmd = [str(BIN / "voila"), str(LESSONS), "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1",
+           "--Voila.port_retries=0", "--Voila.token=", "--show_tracebacks=True"]
+    with open(log, "w", encoding="utf-8") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT,
+                                start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + SERVER_START_S
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"Voilà exited with {proc.returncode}:\n{_log_tail(log)}")
+            try:
+                with urllib.request.urlopen(url + "/", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Voilà not answering at {url} after {SERVER_START_S} s:\n{_log_tail(log)}")
+            time.sleep(0.2)
+        yield Server(url, log)
+    finally:
+        proc.terminate()  # Voilà stops its loop on SIGTERM and shuts its kernels down
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def browser(voila: Server) -> Iterator[Any]:
+    """Headless Chromium (the system's, not a Playwright download)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--disable-dev-shm-usage"])
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+# ---------------------------------------------------------------------------- pages
+class LessonPage:
+    """A page in its own browser context that logs its console; :meth:`load` renders a lesson with Voilà."""
+
+    def __init__(self, browser: Any) -> None:
+        # tall enough for a whole explorer (up to ~1,150 px): Voilà scrolls an inner box, not the page
+        self.context = browser.new_context(viewport={"width": 1400, "height": 1800})
+        self.page = self.context.new_page()
+        self.page.set_default_timeout(UPDATE_MS)
+        self.console: list[str] = []
+        self.page.on("console", lambda m: self.console.append(f"[{m.type}] {m.text}"))
+        self.page.on("pageerror", lambda e: self.console.append(f"[pageerror] {e}"))
+
+    def load(self, server: Server, lesson: str, title: str) -> LessonPage:
+        """Open the lesson and wait for its explorer (``root``: the outermost VBox with its title)."""
+        from playwright.sync_api import expect
+
+        heading = self.page.locator("h3", has_text=title)
+        self.root = self.page.locator(".widget-vbox", has=heading).first
+        self.page.goto(f"{server.url}/voila/render/{lesson}", wait_until="domcontentloaded", timeout=RENDER_MS)
+        expect(heading).to_be_visible(timeout=RENDER_MS)
+        return self
+
+    def screenshot(self, name: str) -> None:
+        self.root.scroll_into_view_if_needed()
+        self.root.screenshot(path=ARTIFACTS / f"{name}.png")
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@contextmanager
+def _artifacts(name: str, server: Server, opened: list[LessonPage]) -> Iterator[None]:
+    """Keep the browser console log; on a failure also a full-page screenshot and the server log."""
+    for old in ARTIFACTS.glob(f"{name}-*"):
+        old.unlink()
+    try:
+        yield
+    except BaseException:
+        for lp in opened[-1:]:
+            lp.page.screenshot(path=ARTIFACTS / f"{name}-failure.png", full_page=True)
+        shutil.copyfile(server.log, ARTIFACTS / f"{name}-failure-server.log")
+        print(f"--- Voilà server log (tail; full log {server.log}) ---\n{_log_tail(server.log)}")
+        for lp in opened[-1:]:
+            print("--- browser console (tail) ---\n" + "\n".join(line[:300] for line in lp.console[-40:]))
+        raise
+    finally:
+        for lp in opened[-1:]:
+            (ARTIFACTS / f"{name}-console.log").write_text("\n".join(lp.console) + "\n", encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def rendered(browser: Any, voila: Server) -> Iterator[dict[str, LessonPage]]:
+    """The last page opened per lesson (the figure checks reuse it rather than render the lesson again)."""
+    pages: dict[str, LessonPage] = {}
+    yield pages
+    for lp in pages.values():
+        lp.close()
+
+
+def _keep(pages: dict[str, LessonPage], lesson: str, lp: LessonPage) -> None:
+    old = pages.pop(lesson, None)
+    if old is not None and old is not lp:
+        old.close()
+    pages[lesson] = lp
+
+
+# ---------------------------------------------------------------------------- controls
+def _norm(text: str | None) -> str:
+    return " ".join((text or "").split())
+
+
+def _control(root: Any, label: str) -> Any:
+    """The control (an ipywidgets view) whose description label is ``label``."""
+    def has_class(name: str) -> str:
+        return f'contains(concat(" ", @class, " "), " {name} ")'
+
+    return root.locator(f'xpath=.//div[{has_class("lm-Widget")}]'
+                        f'[./label[{has_class("widget-label")}][normalize-space(.)="{label}"]]')
+
+
+def _move(control: Any, move: tuple[str, str]) -> None:
+    how, what = move
+    if how == "press":
+        handle = control.locator(".noUi-handle").first
+        handle.focus()
+        handle.press(what)
+    elif how == "fill":
+        box = control.locator("input")
+        box.fill(what)
+        box.press("Enter")
+    elif how == "select":
+        control.locator("select").select_option(label=what)
+    elif how == "click":
+        control.locator("button", has_text=re.compile(rf"^\s*{re.escape(what)}\s*$")).click()
+    else:  # pragma: no cover - a typo in CASES
+        raise ValueError(f"unknown move {how!r}")
+
+
+def _shows(control: Any) -> str:
+    """What a control displays: a slider's readout, a text box's value, the selected option or button."""
+    if control.locator(".noUi-handle").count():
+        return _norm(control.locator(".widget-readout").first.inner_text())
+    if control.locator("select").count():
+        return _norm(control.locator("select").evaluate("s => s.options[s.selectedIndex].text"))
+    if control.locator("button").count():
+        return _norm(control.locator("button.mod-active").inner_text())
+    return _norm(control.locator("input").input_value())
+
+
+# ---------------------------------------------------------------------------- the tests
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_moving_a_control_updates_the_readout_to_the_library_value(
+    case: Case, voila: Server, browser: Any, rendered: dict[str, LessonPage],
+) -> None:
+    from playwright.sync_api import expect
+
+    before, after = case.readout(case.initial), case.readout(case.new)
+    assert before != after, "the case must change the readout"
+    opened: list[LessonPage] = []
+    with _artifacts(str(case), voila, opened):
+        opened.append(LessonPage(browser))
+        _keep(rendered, case.lesson, opened[-1])
+        lp = opened[-1].load(voila, case.lesson, case.title)
+        control = _control(lp.root, case.control)
+        cell = lp.root.locator(f'xpath=.//tr[normalize-space(td[1])="{case.row}"]/td[2]').first
+        expect(cell).to_be_visible(timeout=RENDER_MS)
+        expect(cell).to_have_text(before, timeout=SETTLE_MS)  # agrees with the library before the move
+        lp.screenshot(f"{case}-before")
+
+        _move(control, case.move)
+        expect(cell).not_to_have_text(before, timeout=UPDATE_MS)  # the kernel answered
+        try:
+            expect(cell).to_have_text(after, timeout=SETTLE_MS)  # ... with the library's value
+        finally:
+            lp.screenshot(f"{case}-after")
+        assert _shows(control) == case.shows, f"{case.control} did not move to {case.shows!r}"
+        assert "⚠" not in lp.root.inner_text(), "the explorer shows an error"
+
+
+#: One figure check per lesson. (Blank figures were once found here: ipympl 0.10.0 stores the image drawn
+#: before display as bare base64; ``tiermargin.widgets.base.prefix_data_url`` makes it a data URL.)
+FIGURES = [pytest.param(c, id=Path(lesson).stem) for lesson, c in {c.lesson: c for c in CASES}.items()]
+
+
+@pytest.mark.parametrize("case", FIGURES)
+def test_the_explorer_figure_is_drawn(
+    case: Case, voila: Server, browser: Any, rendered: dict[str, LessonPage],
+) -> None:
+    """The explorer's matplotlib canvas (ipympl) gets a size and opaque pixels."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    name = f"{Path(case.lesson).stem}-figure"
+    opened: list[LessonPage] = [rendered[case.lesson]] if case.lesson in rendered else []
+    with _artifacts(name, voila, opened):
+        if not opened:
+            opened.append(LessonPage(browser))
+            _keep(rendered, case.lesson, opened[-1])
+            opened[-1].load(voila, case.lesson, case.title)
+        lp = opened[-1]
+        drawn = """root => [...root.querySelectorAll('canvas')].some(c => {
+            if (!c.width || !c.height) return false;
+            const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+            let opaque = 0;
+            for (let i = 3; i < d.length; i += 4) if (d[i]) opaque++;
+            return opaque > 0.5 * c.width * c.height;
+        })"""
+        try:
+            lp.page.wait_for_function(drawn, arg=lp.root.element_handle(), timeout=FIGURE_MS)
+        except PlaywrightTimeout:
+            sizes = lp.root.locator("canvas").evaluate_all("cs => cs.map(c => `${c.width}x${c.height}`)")
+            lp.screenshot(name)
+            raise AssertionError(f"no figure drawn {FIGURE_MS} ms after the explorer showed; "
+                                 f"canvases {sizes}") from None
+        lp.screenshot(name)
