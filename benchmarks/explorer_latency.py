@@ -7,7 +7,11 @@ Kinds of change are timed separately because they take different paths:
   data over the cached frame (axes, ticks, colour bar); its USDT balance: the same unless the
   rounded health scale changes, then a full redraw;
 * TierExplorer's size slider (continuous), venue B overlaid: figures for both venues, curves and
-  markers drawn over the cached frame (the curves are recomputed only when venue, form or entry change).
+  markers drawn over the cached frame (the curves are recomputed only when venue, form or entry change);
+* LiquidationExplorer's replay slider (continuous: the cursor and readouts over the cached data) and its
+  book depth (on release: two liquidation runs, stepwise and full, and a redraw);
+* RiskFundExplorer's time slider (continuous: the cursor, readouts and ADL queue) and its starting fund
+  (on release: the whole waterfall of 200 traders through the day, then a redraw).
 """
 
 from __future__ import annotations
@@ -21,7 +25,15 @@ matplotlib.use("Agg")
 
 import numpy as np  # noqa: E402
 
-from tiermargin.widgets import CrossExplorer, Explorer, IsolatedExplorer, MarkPriceExplorer, TierExplorer  # noqa: E402
+from tiermargin.widgets import (  # noqa: E402
+    CrossExplorer,
+    Explorer,
+    IsolatedExplorer,
+    LiquidationExplorer,
+    MarkPriceExplorer,
+    RiskFundExplorer,
+    TierExplorer,
+)
 
 
 def _time(explorer: Explorer, name: str, values: np.ndarray) -> list[float]:
@@ -39,6 +51,8 @@ def main() -> None:
     mark = MarkPriceExplorer()
     cross = CrossExplorer()
     tiers = TierExplorer(venue_b="okx")
+    liq = LiquidationExplorer()
+    fund = RiskFundExplorer()
     rows = {
         "IsolatedExplorer mark slider (blit)": _time(ex, "mark", np.linspace(57_600, 62_000, 200)),
         "IsolatedExplorer leverage (full redraw)": _time(ex, "leverage", np.tile(np.arange(5.0, 20.0), 4)),
@@ -46,6 +60,10 @@ def main() -> None:
         "CrossExplorer BTC price (blit)": _time(cross, "btc", np.linspace(51_000, 80_000, 200)),
         "CrossExplorer USDT balance (frame kept or redrawn)": _time(cross, "usdt", np.tile(np.linspace(5e3, 6e4, 15), 4)),
         "TierExplorer size slider, B overlaid (blit)": _time(tiers, "size", np.geomspace(1e3, 1e7, 200)),
+        "LiquidationExplorer replay slider (blit)": _time(liq, "replay", np.linspace(6.0, 12.0, 200)),
+        "LiquidationExplorer book depth (two runs, redraw)": _time(liq, "depth", np.geomspace(2e7, 5e8, 12)),
+        "RiskFundExplorer time slider (blit)": _time(fund, "replay", np.arange(6 * 60, 12 * 60, 2) / 60),
+        "RiskFundExplorer starting fund (a day's waterfall)": _time(fund, "fund", np.geomspace(1e4, 1e6, 8)),
     }
     for label, ms in rows.items():
         print(f"{label}: median {statistics.median(ms):.1f} ms, "

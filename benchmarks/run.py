@@ -4,6 +4,9 @@ Run with ``make bench``. Figures:
 
 * liquidation prices of 1,000,000 isolated positions over the 10-tier Binance BTCUSDT table,
   vectorized, against a per-position loop (timed on a sample and scaled to 1,000,000);
+* the stepwise liquidation engine on one tier-5 position through a crash, and the liquidation
+  waterfall (200 traders through a day of 1,441 marks: liquidations → risk fund → ADL), the work
+  behind lessons 05–06 and their explorers;
 * ``import tiermargin`` in a fresh interpreter (median of several runs).
 """
 
@@ -68,6 +71,31 @@ def bench_import() -> None:
           f"budget 300 ms); heavy modules loaded: {heavy}")
 
 
+def _median_time(f, runs: int = 7) -> float:
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        f()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def bench_waterfall() -> None:
+    from tiermargin.liquidation import Execution, liquidate
+    from tiermargin.waterfall import crash_path, run, traders
+
+    btc = tm.load_table("binance-usdm-btcusdt-2021")
+    pos = tm.IsolatedPosition.open(btc, "long", 200, 60_000, 10)
+    t, m = crash_path(depth=0.08, start=600, duration=3_600, length=5_400, step=10, seed=3)
+    engine = _median_time(lambda: liquidate(pos, t, m, "one-tier", execution=Execution("impact", 2e8)))
+    print(f"stepwise liquidation, one tier-5 position, {t.size} marks: {engine * 1000:.1f} ms (median)")
+    population, (times, marks) = traders(btc, 200, 60_000, seed=7), crash_path(seed=7)
+    day = _median_time(lambda: run(population, times, marks, tm.RiskFund(20_000), execution=Execution("impact", 2e7)), 3)
+    steps = len(run(population, times, marks, tm.RiskFund(20_000), execution=Execution("impact", 2e7)).steps)
+    print(f"waterfall, 200 traders × {times.size} marks ({steps} liquidation steps, with ADL): {day * 1000:.0f} ms (median of 3)")
+
+
 if __name__ == "__main__":
     bench_liquidation()
+    bench_waterfall()
     bench_import()
