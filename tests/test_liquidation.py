@@ -31,6 +31,17 @@ def test_one_tier_down_steps_to_each_lower_cap_at_the_bankruptcy_price():
     assert log.margin_lost == pytest.approx(float(whale().margin))
 
 
+def test_a_requirement_valued_at_entry_steps_down_by_the_size_at_entry():
+    # Bybit isolated values the requirement (so the tier) at entry: the lower tier's cap is converted to
+    # contracts at the entry price, not at the mark (which would leave a long in the same tier for ever).
+    pos = tm.IsolatedPosition.open(BTC, "long", 200, 60_000, 10, requirement_at="entry")
+    log = liquidate(pos, TIMES, CRASH, "one-tier", execution=Execution("bankruptcy"))
+    assert [(e.tier_before, e.tier_after) for e in log.events] == [(5, 4), (4, 3), (3, 2), (2, 1), (1, 0)]
+    for e in log.events[:-1]:
+        cap = BTC.caps[e.tier_after - 1]
+        assert e.contracts_left * 60_000 == pytest.approx(cap, rel=1e-8) and e.contracts_left * 60_000 < cap
+
+
 def test_first_trigger_is_the_liquidation_price():
     pos = whale()
     log = liquidate(pos, TIMES, CRASH, "one-tier")
@@ -72,7 +83,7 @@ def test_fraction_policy_closes_a_share_per_step_until_tier_one():
     assert log.events[-1].tier_before == 1 or log.final is not None
 
 
-@given(positions(requirement_at="mark", fee=False), st.sampled_from(POLICIES), st.floats(0.3, 0.95),
+@given(positions(fee=False), st.sampled_from(POLICIES), st.floats(0.3, 0.95),
        st.sampled_from(["bankruptcy", "mark", "impact"]))
 def test_invariants(p, policy, drop, model):
     """Terminates; each step leaves a lower tier (fraction: a smaller size) or closes; after the last

@@ -1,4 +1,4 @@
-"""Replaying a liquidation log over its path: the position's state at every time, and the sparse engine run."""
+"""Replaying a liquidation log over its path: the position's state at every time, and the engine jumping between triggers."""
 
 import numpy as np
 import pytest
@@ -8,7 +8,7 @@ from strategies import positions
 
 import tiermargin as tm
 from tiermargin.liquidation import POLICIES, Execution, liquidate
-from tiermargin.replay import PositionPath, liquidate_sparse, replay
+from tiermargin.replay import PositionPath, replay
 from tiermargin.rules import preset
 from tiermargin.waterfall import crash_path
 
@@ -168,34 +168,39 @@ def test_bad_input():
         replay(log.events, TIMES, MARKS)
 
 
+def chained(pos, times, marks, policy, fraction, execution, orders):
+    """The engine fed one sample at a time, carrying the position and the open orders: a reference for
+    its jump from trigger to trigger (nothing may happen between triggers)."""
+    events = []
+    for k in range(len(times)):
+        if pos is None:
+            break
+        log = liquidate(pos, times[k:k + 1], marks[k:k + 1], policy, fraction, execution, orders)
+        events.extend(log.events)
+        pos = log.final
+        orders = 0.0 if any(e.action == "cancel orders" for e in log.events) else orders
+    return tuple(events), pos
+
+
 @pytest.mark.parametrize("policy", POLICIES)
 @pytest.mark.parametrize("orders", [0.0, 80_000.0])
-def test_sparse_engine_gives_the_same_log(policy, orders):
+def test_the_engine_jumping_between_triggers_equals_it_fed_one_sample_at_a_time(policy, orders):
     pos = whale()
     for times, marks in ((TIMES, MARKS), crash_path(depth=0.2)):
         args = (policy, fraction_of(policy), Execution("impact", 3e7), orders)
-        full, sparse = liquidate(pos, times, marks, *args), liquidate_sparse(pos, times, marks, *args)
-        assert sparse.events == full.events and sparse.start is pos
-        assert (sparse.final is None) == (full.final is None)
-        if full.final is not None:
-            assert float(sparse.final.qty) == float(full.final.qty)
-            assert float(sparse.final.margin) == float(full.final.margin)
-
-
-def test_sparse_engine_checks_its_arguments_like_the_engine():
-    pos = whale()
-    for kw, match in [({"policy": "half"}, "policy"), ({"policy": "fraction"}, "fraction"),
-                      ({"orders_requirement": -1}, "orders_requirement"), ({"times": TIMES[::-1]}, "sorted"),
-                      ({"times": TIMES[:-1]}, "same length")]:
-        with pytest.raises(ValueError, match=match):
-            liquidate_sparse(pos, **{"times": TIMES, "marks": MARKS, **kw})
+        log = liquidate(pos, times, marks, *args)
+        events, final = chained(pos, times, marks, *args)
+        assert log.events == events and log.start is pos
+        assert (log.final is None) == (final is None)
+        if final is not None:
+            assert float(log.final.qty) == float(final.qty) and float(log.final.margin) == float(final.margin)
 
 
 @given(positions(requirement_at="mark"), st.sampled_from(POLICIES), st.floats(0.3, 0.97), st.floats(0.0, 1.0),
        st.sampled_from(["bankruptcy", "mark", "impact"]), st.sampled_from([0.0, 0.3]))
 def test_replay_properties(p, policy, drop, recovery, model, orders_share):
     """A V-shaped path against the position (down to ``drop`` of entry, back up by ``recovery``):
-    the replay agrees with the log everywhere, and the sparse engine with the full one.
+    the replay agrees with the log everywhere, and the engine with itself fed one sample at a time.
 
     Requirement valued at the mark, as in the engine's own property test: with
     ``requirement_at="entry"`` :func:`liquidate` can compute a negative close (inverse short) or
@@ -212,4 +217,4 @@ def test_replay_properties(p, policy, drop, recovery, model, orders_share):
     log = liquidate(p, times, marks, *args)
     path = replay(log, times, marks, orders)
     check_against_log(p, log, path, marks, orders)
-    assert liquidate_sparse(p, times, marks, *args).events == log.events
+    assert chained(p, times, marks, *args)[0] == log.events

@@ -261,6 +261,10 @@ class CrossAccount:
         """Positions grouped as :attr:`tier_rule` charges them, each group's instrument and size in
         contracts: ``|long − short|`` under ``"net"``, the sum of its legs otherwise. The legs of a
         group share one contract and one underlying (checked at construction for ``"underlying"``)."""
+        return [(inst, size) for inst, _, size in self._tier_legs()]
+
+    def _tier_legs(self) -> list[tuple[Instrument, list[Position], float]]:
+        """:meth:`_tier_groups` with each group's positions (its legs), in order of first appearance."""
         groups: dict[tuple, list[Position]] = {}
         for p in self.positions:
             inst = self.instrument(p.symbol)
@@ -268,7 +272,7 @@ class CrossAccount:
                    "underlying": (inst.underlying, inst.settle)}[self.tier_rule]
             groups.setdefault(key, []).append(p)
         signed = self.tier_rule == "net"
-        return [(self.instrument(legs[0].symbol),
+        return [(self.instrument(legs[0].symbol), legs,
                  abs(sum(p.side * p.qty for p in legs)) if signed else sum(p.qty for p in legs))
                 for legs in groups.values()]
 

@@ -10,10 +10,6 @@ in one vectorized call of the :class:`~tiermargin.isolated.IsolatedPosition` it 
 
 After a close the position holds nothing: ``open`` is False and every amount is 0 (never NaN), the
 tier 0. The state at a time at which events happened is the state *after* all of them.
-
-:func:`liquidate_sparse` gives the same log as :func:`~tiermargin.liquidation.liquidate` faster on
-long paths: it finds the samples where the position triggers with one vectorized health evaluation
-and runs the engine at those samples only (nothing happens at the others).
 """
 
 from __future__ import annotations
@@ -26,10 +22,9 @@ from numpy.typing import ArrayLike, NDArray
 from . import _check
 from ._check import FloatArray
 from .isolated import IsolatedPosition
-from .liquidation import Execution, LiquidationEvent, LiquidationLog, liquidate
-from .rules import Policy, Rulebook
+from .liquidation import LiquidationEvent, LiquidationLog
 
-__all__ = ["PositionPath", "liquidate_sparse", "replay"]
+__all__ = ["PositionPath", "replay"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -209,58 +204,3 @@ def _event_samples(events: tuple[LiquidationEvent, ...], t: FloatArray, m: Float
         out.append(j)
         i = j
     return out
-
-
-def liquidate_sparse(
-    position: IsolatedPosition,
-    times: ArrayLike,
-    marks: ArrayLike,
-    policy: Policy | Rulebook = "one-tier",
-    fraction: float | None = None,
-    execution: Execution = Execution(),
-    orders_requirement: float = 0.0,
-) -> LiquidationLog:
-    """The log :func:`~tiermargin.liquidation.liquidate` gives, computed in a few vectorized passes.
-
-    The engine acts at a sample only where the position's health, less the open orders'
-    requirement, is ≤ 0. This finds the next such sample with one vectorized health evaluation over
-    the rest of the path, runs :func:`~tiermargin.liquidation.liquidate` on that sample alone, and
-    repeats with the position it leaves: the same events (bit for bit) in a handful of engine calls
-    instead of one per sample. Parameters and result as :func:`~tiermargin.liquidation.liquidate`.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> import tiermargin as tm
-    >>> from tiermargin.liquidation import liquidate
-    >>> pos = tm.IsolatedPosition.open(tm.load_table("binance-usdm-btcusdt-2021"), "long", 200, 60_000, 10)
-    >>> times, marks = np.arange(50.0), np.linspace(60_000, 50_000, 50)
-    >>> liquidate_sparse(pos, times, marks).events == liquidate(pos, times, marks).events
-    True
-    """
-    m = _check.positive("marks", marks).reshape(-1)
-    t = _check.finite("times", times).reshape(-1)
-    if t.size != m.size:
-        raise ValueError(f"times and marks must have the same length, got {t.size} and {m.size}")
-    if np.any(np.diff(t) < 0):
-        raise ValueError("times must be sorted in increasing order")
-    orders = float(_check.nonnegative("orders_requirement", orders_requirement))
-    # the first sample through the engine: it checks every other argument
-    first = liquidate(position, t[:1], m[:1], policy, fraction, execution, orders)
-    events = list(first.events)
-    pos = first.final
-    if any(e.action == "cancel orders" for e in events):
-        orders = 0.0
-    i = 1
-    while pos is not None and i < t.size:
-        hits = np.flatnonzero(np.asarray(pos.health(m[i:])) - orders <= 0)
-        if not hits.size:
-            break
-        j = i + int(hits[0])
-        step = liquidate(pos, t[j:j + 1], m[j:j + 1], policy, fraction, execution, orders)
-        events.extend(step.events)
-        pos = step.final
-        if any(e.action == "cancel orders" for e in step.events):
-            orders = 0.0
-        i = j + 1
-    return LiquidationLog(tuple(events), pos, position)

@@ -14,9 +14,9 @@ import numpy as np
 
 from .._check import FloatArray
 from ..isolated import IsolatedPosition, MarginRatios
-from ..liquidation import POLICIES, Execution, LiquidationLog
+from ..liquidation import POLICIES, Execution, LiquidationLog, liquidate
 from ..plots import LiquidationPlot, LiquidationView, size_window
-from ..replay import PositionPath, liquidate_sparse, replay
+from ..replay import PositionPath, replay
 from ..tiers import TierTable, load_table, table_ids, table_info
 from ..waterfall import crash_path
 from .base import Explorer, fmt_amount, fmt_pct, readout_table
@@ -91,7 +91,7 @@ def _run(table_id: str, side: str, usd: float, leverage: float, move: float, pri
     times, marks = _path(move, price)
     qty = float(table.contracts_at(table.size_at_usd(usd, price), price))
     pos = IsolatedPosition.open(table, side, qty, price, leverage)
-    log = liquidate_sparse(pos, times, marks, policy, fraction, Execution(model, depth), orders)  # type: ignore[arg-type]
+    log = liquidate(pos, times, marks, policy, fraction, Execution(model, depth), orders)  # type: ignore[arg-type]
     return pos, Run(log, replay(log, times, marks, orders))
 
 
