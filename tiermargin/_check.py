@@ -43,6 +43,17 @@ def positive(name: str, x: ArrayLike) -> FloatArray:
     return arr
 
 
+def path(times: ArrayLike, marks: ArrayLike) -> tuple[FloatArray, FloatArray]:
+    """Return a price path as 1-d float arrays: ``times`` finite and sorted, ``marks`` > 0, same length."""
+    m = positive("marks", marks).reshape(-1)
+    t = finite("times", times).reshape(-1)
+    if t.size != m.size:
+        raise ValueError(f"times and marks must have the same length, got {t.size} and {m.size}")
+    if (np.diff(t) < 0).any():
+        raise ValueError("times must be sorted in increasing order")
+    return t, m
+
+
 def nonnegative(name: str, x: ArrayLike) -> FloatArray:
     """Return ``x`` as a float array, requiring every element to be finite and >= 0."""
     arr = _as_float(name, x)

@@ -280,11 +280,8 @@ def liquidate(
     if not isinstance(position, IsolatedPosition) or np.ndim(position.qty):
         raise TypeError("position must be a single IsolatedPosition")
     policy, fraction = _checked_policy(policy, fraction)
-    m = _check.positive("marks", marks).reshape(-1)
-    t = _check.finite("times", times).reshape(-1)
-    if t.size != m.size:
-        raise ValueError(f"times and marks must have the same length, got {t.size} and {m.size}")
-    _check_run(t, execution)
+    t, m = _check.path(times, marks)
+    _check_execution(execution)
     orders = float(_check.nonnegative("orders_requirement", orders_requirement))
 
     pos: IsolatedPosition | None = position
@@ -319,9 +316,7 @@ def _checked_policy(policy: Policy | Rulebook, fraction: float | None) -> tuple[
     return policy, fraction
 
 
-def _check_run(t: FloatArray, execution: Execution) -> None:
-    if np.any(np.diff(t) < 0):
-        raise ValueError("times must be sorted in increasing order")
+def _check_execution(execution: Execution) -> None:
     if not isinstance(execution, Execution):
         raise TypeError("execution must be an Execution")
 
@@ -461,7 +456,9 @@ def liquidate_account(
         raise TypeError(f"account must be a CrossAccount, got {type(account).__name__}")
     policy, fraction = _checked_policy(policy, fraction)
     t = _check.finite("times", times).reshape(-1)
-    _check_run(t, execution)
+    if (np.diff(t) < 0).any():
+        raise ValueError("times must be sorted in increasing order")
+    _check_execution(execution)
     paths = _paths(account, prices, t.size)
 
     acc, events, accounts = account, [], []

@@ -117,6 +117,42 @@ class FrameBlit:
         canvas.blit(self.ax.figure.bbox)
 
 
+class CursorBlit(FrameBlit):
+    """Blitting in two cached layers, for plots with a replay cursor: the frame, then the ``data``
+    artists over it (cached with it), then the ``cursor`` artists over both. Moving the cursor redraws
+    only the cursor; new data redraws the data layer (``_data_background = None``); a changed frame
+    redraws everything (``_background = None``).
+
+    Subclasses set ``data`` and ``cursor`` (artists created with ``animated=blit``) and ``animated``
+    (both, for a full draw), besides :class:`FrameBlit`'s attributes.
+    """
+
+    data: list
+    cursor: list
+    _data_background: object | None
+
+    def render(self) -> None:
+        """Draw: the frame if it changed, the data if it changed, then the cursor over them."""
+        canvas = self.ax.figure.canvas
+        if not self.blit:
+            canvas.draw_idle()
+            return
+        box = self.ax.figure.bbox
+        if self._background is None:
+            canvas.draw()
+            self._background, self._data_background = canvas.copy_from_bbox(box), None
+        if self._data_background is None:
+            canvas.restore_region(self._background)
+            for artist in self.data:
+                artist.axes.draw_artist(artist)
+            self._data_background = canvas.copy_from_bbox(box)
+        else:
+            canvas.restore_region(self._data_background)
+        for artist in self.cursor:
+            artist.axes.draw_artist(artist)
+        canvas.blit(box)
+
+
 class MarginPlot(FrameBlit):
     """Equity and requirement against the mark price, with the liquidation zone and tier boundaries.
 
@@ -862,7 +898,7 @@ class RiskFundDay:
         return max(int(np.searchsorted(self.hours, hour, side="right")) - 1, 0)
 
 
-class RiskFundPlot(FrameBlit):
+class RiskFundPlot(CursorBlit):
     """A day of liquidations and the risk fund: top, the mark price with each liquidation step (coloured by
     whether its fill left the fund a surplus or a loss); bottom, the fund's balance (a step line), its
     drawdown floor when a threshold is set, and the ADL events. The daily reconciliation cut-off is a
@@ -971,28 +1007,6 @@ class RiskFundPlot(FrameBlit):
         self.mark_dot.set_data([hour], [mark])
         self.balance_dot.set_data([hour], [balance])
 
-    def render(self) -> None:
-        """Draw: the whole figure if the frame changed (or ``blit=False``); the data over the cached
-        frame if the day changed; else only the cursor over the cached frame with data."""
-        canvas = self.ax.figure.canvas
-        if not self.blit:
-            canvas.draw_idle()
-            return
-        box = self.ax.figure.bbox
-        if self._background is None:
-            canvas.draw()
-            self._background, self._data_background = canvas.copy_from_bbox(box), None
-        if self._data_background is None:
-            canvas.restore_region(self._background)
-            for artist in self.data:
-                artist.axes.draw_artist(artist)
-            self._data_background = canvas.copy_from_bbox(box)
-        else:
-            canvas.restore_region(self._data_background)
-        for artist in self.cursor:
-            artist.axes.draw_artist(artist)
-        canvas.blit(box)
-
 
 # ---------------------------------------------------------------------- stepwise vs full liquidation
 @dataclass
@@ -1076,7 +1090,7 @@ class LiquidationView:
         return max(float(steps.min()) - pad, float(self.hours[0])), min(float(steps.max()) + pad, float(self.hours[-1]))
 
 
-class LiquidationPlot(FrameBlit):
+class LiquidationPlot(CursorBlit):
     """Stepwise against full liquidation of one position through a crash: top, the mark price with
     each step's fill and bankruptcy price (and the liquidation price at opening); bottom, the health
     of both positions, the 0 line, and (right axis, step lines) the contracts each holds. A replay
@@ -1137,9 +1151,11 @@ class LiquidationPlot(FrameBlit):
         ax_health.axhline(0, color="0.3", lw=0.7)
         self.cursors = (ax_price.axvline(0, **st["cursor"]), ax_health.axvline(0, **st["cursor"]))
         #: the data, drawn over the cached frame in this order (then cached with it)
-        self.animated = [self.liquidation_line, self.mark_line, self.fill_markers, self.bankruptcy_markers,
-                         self.full_fill_markers, self.full_bankruptcy_markers, self.contracts_line,
-                         self.contracts_full_line, self.health_full_line, self.health_line]
+        self.data = [self.liquidation_line, self.mark_line, self.fill_markers, self.bankruptcy_markers,
+                     self.full_fill_markers, self.full_bankruptcy_markers, self.contracts_line,
+                     self.contracts_full_line, self.health_full_line, self.health_line]
+        self.cursor = list(self.cursors)
+        self.animated = self.data + self.cursor
         for ax in (ax_price, ax_health, self.ax_contracts):
             ax.yaxis.set_major_locator(MaxNLocator(5))
             ax.yaxis.set_major_formatter(FuncFormatter(_thousands))
@@ -1227,26 +1243,6 @@ class LiquidationPlot(FrameBlit):
         for line in self.cursors:
             _set_vline(line, hour)
 
-    def render(self) -> None:
-        """Draw: the frame if it changed, the data if it changed, then the cursor over them."""
-        canvas = self.ax.figure.canvas
-        if not self.blit:
-            canvas.draw_idle()
-            return
-        bbox = self.ax.figure.bbox
-        if self._background is None:
-            canvas.draw()
-            self._background, self._data_background = canvas.copy_from_bbox(bbox), None
-        if self._data_background is None:
-            canvas.restore_region(self._background)
-            for artist in self.animated:
-                artist.axes.draw_artist(artist)
-            self._data_background = canvas.copy_from_bbox(bbox)
-        else:
-            canvas.restore_region(self._data_background)
-        for artist in self.cursors:
-            artist.axes.draw_artist(artist)
-        canvas.blit(bbox)
 
 
 def _set_hline(line, y: float | None) -> None:

@@ -129,12 +129,7 @@ def replay(
     """
     if not isinstance(log, LiquidationLog):
         raise TypeError(f"log must be a LiquidationLog, got {type(log).__name__}")
-    m = _check.positive("marks", marks).reshape(-1)
-    t = _check.finite("times", times).reshape(-1)
-    if t.size != m.size:
-        raise ValueError(f"times and marks must have the same length, got {t.size} and {m.size}")
-    if np.any(np.diff(t) < 0):
-        raise ValueError("times must be sorted in increasing order")
+    t, m = _check.path(times, marks)
     orders = float(_check.nonnegative("orders_requirement", orders_requirement))
     events = log.events
     at = _event_samples(events, t, m)

@@ -351,12 +351,7 @@ def run(
     if not isinstance(fund, RiskFund):
         raise TypeError(f"fund must be a RiskFund, got {type(fund).__name__}")
     _policy_of(policy, fraction)
-    m = _check.positive("marks", marks).reshape(-1)
-    t = _check.finite("times", times).reshape(-1)
-    if t.size != m.size:
-        raise ValueError(f"times and marks must have the same length, got {t.size} and {m.size}")
-    if np.any(np.diff(t) < 0):
-        raise ValueError("times must be sorted in increasing order")
+    t, m = _check.path(times, marks)
     base = positions[:]
     qty, margin = np.array(base.qty, dtype=np.float64), np.array(base.margin, dtype=np.float64)
     cash = np.zeros_like(qty)
