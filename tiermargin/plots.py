@@ -100,39 +100,14 @@ class FrameBlit:
     blit: bool
     animated: list
     _background: object | None
+    #: an optional middle layer (plots with a replay cursor): artists drawn over the frame and cached with
+    #: it as ``_data_background`` (None: redraw them), so moving ``animated`` alone redraws only it
+    data: Sequence = ()
+    _data_background: object | None = None
 
     def render(self) -> None:
-        """Draw: the whole figure if the frame changed (or ``blit=False``), else the data over the cached frame."""
-        canvas = self.ax.figure.canvas
-        if not self.blit:
-            canvas.draw_idle()
-            return
-        if self._background is None:
-            canvas.draw()
-            self._background = canvas.copy_from_bbox(self.ax.figure.bbox)
-        else:
-            canvas.restore_region(self._background)
-        for artist in self.animated:
-            artist.axes.draw_artist(artist)
-        canvas.blit(self.ax.figure.bbox)
-
-
-class CursorBlit(FrameBlit):
-    """Blitting in two cached layers, for plots with a replay cursor: the frame, then the ``data``
-    artists over it (cached with it), then the ``cursor`` artists over both. Moving the cursor redraws
-    only the cursor; new data redraws the data layer (``_data_background = None``); a changed frame
-    redraws everything (``_background = None``).
-
-    Subclasses set ``data`` and ``cursor`` (artists created with ``animated=blit``) and ``animated``
-    (both, for a full draw), besides :class:`FrameBlit`'s attributes.
-    """
-
-    data: list
-    cursor: list
-    _data_background: object | None
-
-    def render(self) -> None:
-        """Draw: the frame if it changed, the data if it changed, then the cursor over them."""
+        """Draw: the whole figure if the frame changed (or ``blit=False``), the data layer if it changed,
+        then the ``animated`` artists over the cached layers."""
         canvas = self.ax.figure.canvas
         if not self.blit:
             canvas.draw_idle()
@@ -141,14 +116,16 @@ class CursorBlit(FrameBlit):
         if self._background is None:
             canvas.draw()
             self._background, self._data_background = canvas.copy_from_bbox(box), None
-        if self._data_background is None:
-            canvas.restore_region(self._background)
-            for artist in self.data:
-                artist.axes.draw_artist(artist)
-            self._data_background = canvas.copy_from_bbox(box)
-        else:
-            canvas.restore_region(self._data_background)
-        for artist in self.cursor:
+        cached = self._background
+        if self.data:
+            if self._data_background is None:
+                canvas.restore_region(self._background)
+                for artist in self.data:
+                    artist.axes.draw_artist(artist)
+                self._data_background = canvas.copy_from_bbox(box)
+            cached = self._data_background
+        canvas.restore_region(cached)
+        for artist in self.animated:
             artist.axes.draw_artist(artist)
         canvas.blit(box)
 
@@ -898,7 +875,7 @@ class RiskFundDay:
         return max(int(np.searchsorted(self.hours, hour, side="right")) - 1, 0)
 
 
-class RiskFundPlot(CursorBlit):
+class RiskFundPlot(FrameBlit):
     """A day of liquidations and the risk fund: top, the mark price with each liquidation step (coloured by
     whether its fill left the fund a surplus or a loss); bottom, the fund's balance (a step line), its
     drawdown floor when a threshold is set, and the ADL events. The daily reconciliation cut-off is a
@@ -956,8 +933,7 @@ class RiskFundPlot(CursorBlit):
         #: drawn over the cached frame, in this order: the day's data, then the cursor
         self.data = [self.mark_line, self.gain_markers, self.loss_markers, self.floor_line, self.balance_line,
                      self.adl_markers]
-        self.cursor = [*self.cursors, self.mark_dot, self.balance_dot]
-        self.animated = self.data + self.cursor
+        self.animated = [*self.cursors, self.mark_dot, self.balance_dot]  # over the cached data
         for ax in (ax_mark, ax_fund):
             ax.grid(alpha=0.3)
             ax.yaxis.set_major_locator(MaxNLocator(5))
@@ -1090,7 +1066,7 @@ class LiquidationView:
         return max(float(steps.min()) - pad, float(self.hours[0])), min(float(steps.max()) + pad, float(self.hours[-1]))
 
 
-class LiquidationPlot(CursorBlit):
+class LiquidationPlot(FrameBlit):
     """Stepwise against full liquidation of one position through a crash: top, the mark price with
     each step's fill and bankruptcy price (and the liquidation price at opening); bottom, the health
     of both positions, the 0 line, and (right axis, step lines) the contracts each holds. A replay
@@ -1154,8 +1130,7 @@ class LiquidationPlot(CursorBlit):
         self.data = [self.liquidation_line, self.mark_line, self.fill_markers, self.bankruptcy_markers,
                      self.full_fill_markers, self.full_bankruptcy_markers, self.contracts_line,
                      self.contracts_full_line, self.health_full_line, self.health_line]
-        self.cursor = list(self.cursors)
-        self.animated = self.data + self.cursor
+        self.animated = list(self.cursors)  # over the cached data
         for ax in (ax_price, ax_health, self.ax_contracts):
             ax.yaxis.set_major_locator(MaxNLocator(5))
             ax.yaxis.set_major_formatter(FuncFormatter(_thousands))

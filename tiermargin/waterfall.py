@@ -262,11 +262,11 @@ class Waterfall:
         qty, margin = self.positions_at(t)
         who = np.flatnonzero(qty > 0)
         if who.size:
-            who = who[candidates(replace(self.start[who], qty=qty[who], margin=margin[who]), m, side)]
+            who = who[candidates(_holding(self.start, qty, margin, who), m, side)]
         if who.size == 0:  # (an array of positions cannot be empty)
             empty = np.empty(0)
             return AdlQueue(side, who, empty, empty, empty, np.empty(0, dtype=np.intp))
-        pool = replace(self.start[who], qty=qty[who], margin=margin[who])
+        pool = _holding(self.start, qty, margin, who)
         score = np.atleast_1d(np.asarray(scores(pool, m, ranking), dtype=np.float64))
         order, contracts = _queue(score, pool.qty, None)
         upnl = np.atleast_1d(np.asarray(pool.upnl(m), dtype=np.float64))
@@ -311,6 +311,11 @@ class Waterfall:
         head = "".join(f"<th>{escape(c)}</th>" for c in self.COLUMNS)
         body = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in r) + "</tr>" for r in self.rows())
         return f"<p>{escape(repr(self))}</p><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _holding(start: IsolatedPosition, qty: FloatArray, margin: FloatArray, index: ArrayLike) -> IsolatedPosition:
+    """The traders at ``index`` as they hold now: their start positions with contracts ``qty`` and margin ``margin``."""
+    return replace(start[index], qty=qty[index], margin=margin[index])
 
 
 def _clock(t: float) -> str:
@@ -360,7 +365,7 @@ def run(
     steps: list[Step] = []
 
     def current(index: np.ndarray) -> IsolatedPosition:
-        return replace(base[index], qty=qty[index], margin=margin[index])
+        return _holding(base, qty, margin, index)
 
     def first_trigger(index: np.ndarray, k: int) -> FloatArray:
         """For each position in ``index``, the first path index >= k where its health is <= 0 (∞: none)."""
