@@ -123,3 +123,45 @@ def test_alternatives_bad_input():
                         (lambda: TierSchedule(BTC).maintenance_rate(float("nan")), "size")]:
         with pytest.raises(ValueError, match=match):
             call()
+
+
+# Binance's API documentation, COIN-M "Notional Bracket for Pair", response example: one bracket of
+# BTCUSD (125x, up to 50 BTC, MMR 0.4 %, cum 0), here in ccxt's form (qtyFloor/qtyCap → min/maxNotional).
+COINM_DOC_EXAMPLE = [{"tier": 1, "currency": "BTC", "minNotional": 0, "maxNotional": 50,
+                      "maintenanceMarginRate": 0.004, "maxLeverage": 125}]
+BTCUSD = tm.Contract("inverse", 100, "BTC")  # Binance COIN-M BTCUSD: 100 USD a contract
+
+
+def test_a_venue_without_a_bundled_table_works_with_an_attached_one():
+    table = tm.TierTable.from_ccxt(COINM_DOC_EXAMPLE, contract=BTCUSD, symbol="BTCUSD_PERP")
+    book = preset("binance-coinm").with_table(table)
+    assert book.has_table and book.table is table and not preset("binance-coinm").has_table
+    assert (book.id, book.fee_rate, book.requirement_at, book.adl) == ("binance-coinm", 0.0, "mark", "binance")
+    row = compare("long", 2_400_000, 60_000, 10, [book]).rows[0]
+    # Binance COIN-M FAQ, isolated long: LP = N·(1 + MMR) / (WB + cum + N/EP), N in USD, WB in BTC.
+    n, wb = 2_400_000, 40 / 10  # 24,000 contracts of 100 USD = 40 BTC at 60,000; margin 4 BTC at 10x
+    assert row["liquidation"] == pytest.approx(n * (1 + 0.004) / (wb + 0 + n / 60_000))
+    assert row["bankruptcy"] == pytest.approx(n / (wb + n / 60_000))
+    assert (row["contracts"], row["tier"], row["mm"], row["currency"]) == (24_000, 1, pytest.approx(0.16), "BTC")
+    assert row["table"] == "BTCUSD_PERP (attached)" and row["note"] == ""
+
+
+def test_an_attached_table_replaces_the_bundled_one_and_keeps_the_rules():
+    mine = tm.TierTable.single(0.03, 10, basis="contracts", form="step", contract=tm.Contract("inverse", 100, "BTC"),
+                               id="okx-today")
+    book = preset("okx").with_table(mine)
+    row = compare("long", 1_200_000, 60_000, 10, [book]).rows[0]
+    pos = tm.IsolatedPosition.open(mine, "long", 12_000, 60_000, 10, fee_rate=0.0005)
+    assert row["liquidation"] == pytest.approx(pos.liquidation_price().price) and row["mmr"] == 0.03
+    assert row["table"] == "okx-today (attached)" and book.fee_rate == preset("okx").fee_rate
+    assert preset("okx").table_label == "okx-btc-usd-swap-2019"
+    assert "own_table" not in rulebooks_table(["okx"])[0]
+
+
+def test_attaching_something_that_is_not_a_table_is_refused():
+    with pytest.raises(ValueError, match="table must be a TierTable"):
+        preset("coinw").with_table(COINM_DOC_EXAMPLE)
+    with pytest.raises(ValueError, match="own_table must be a TierTable"):
+        Rulebook("x", "X", None, own_table="binance-usdm-btcusdt-2021")
+    with pytest.raises(ValueError, match=r"with_table"):
+        preset("coinw").table

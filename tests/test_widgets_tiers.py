@@ -262,3 +262,32 @@ def test_the_end_of_the_size_slider_is_the_last_cap_not_beyond(ex, venue, table_
     t = tm.load_table(table_id)
     assert ex.last_error is None and ex.state["a"]["size"] == pytest.approx(t.max_size)
     assert ex.state["a"]["tier"] == t.n_tiers
+
+
+def test_a_rulebook_with_an_attached_table_joins_the_dropdowns():
+    import matplotlib.pyplot as plt
+
+    from tiermargin.rules import preset
+
+    mine = tm.TierTable.from_rows([[0, 100, 0.01, 50], [100, 1_000, 0.02, 20], [1_000, None, 0.05, 10]],
+                                  basis="contracts", form="step", symbol="XYZ-SWAP")
+    coinw = preset("coinw").with_table(mine)
+    e = TierExplorer("coinw", rulebooks=[coinw])
+    try:
+        assert ("CoinW (XYZ-SWAP (attached))", "coinw") in e.controls["venue_a"].options
+        e.set(size=500.0, leverage=10.0)
+        pos = tm.IsolatedPosition.open(mine, "long", 500, e.state["entry"], 10, fee_rate=coinw.fee_rate)
+        a = e.state["a"]
+        assert (a["tier"], a["mmr"]) == (2, 0.02) and a["book"] is coinw
+        assert a["liquidation_price"] == pytest.approx(pos.liquidation_price().price)
+        e.controls["venue_b"].value = "binance-usdm"  # the bundled venues stay in the list
+        assert e.last_error is None and e.state["b"]["book"].id == "binance-usdm"
+    finally:
+        plt.close(e.fig)
+
+
+def test_rulebooks_without_a_table_are_refused():
+    from tiermargin.rules import preset
+
+    with pytest.raises(ValueError, match="rulebooks must be Rulebooks with a table"):
+        TierExplorer(rulebooks=[preset("coinw")])

@@ -9,13 +9,14 @@ the cross-margin tier grouping and price rounding. :data:`PRESETS` holds named r
 
 Where the course's references do not document a venue's choice, the field says ``None`` rather
 than guessing, and where no dated table snapshot is bundled (Binance COIN-M, CoinW), ``table_id``
-is ``None`` and :attr:`Rulebook.table` says so.
+is ``None`` and :attr:`Rulebook.table` says so. :meth:`Rulebook.with_table` attaches a table you
+hold (say one fetched live with ccxt) to a venue's rules.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from html import escape
 from typing import Any, Literal, get_args
 
@@ -63,6 +64,8 @@ class Rulebook:
     rounding : {"none", "long-up-short-down"}
     sources : str
         Where each choice comes from.
+    own_table : TierTable or None
+        A table attached with :meth:`with_table`; it takes the place of the bundled one.
     """
 
     id: str
@@ -78,6 +81,7 @@ class Rulebook:
     tick: float | None = None
     rounding: Rounding = "none"
     sources: str = ""
+    own_table: TierTable | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         _check.one_of("requirement_at", self.requirement_at, ("mark", "entry"))
@@ -96,14 +100,52 @@ class Rulebook:
         if self.tick is not None:
             _check.positive("tick", self.tick)
         _check.one_of("rounding", self.rounding, ("none", "long-up-short-down"))
+        if self.own_table is not None and not isinstance(self.own_table, TierTable):
+            raise ValueError(f"own_table must be a TierTable, got {type(self.own_table).__name__}")
+
+    @property
+    def has_table(self) -> bool:
+        """Whether a table is at hand: attached with :meth:`with_table`, or bundled."""
+        return self.own_table is not None or self.table_id is not None
 
     @property
     def table(self) -> TierTable:
-        """The bundled tier table (clear error where none is bundled)."""
+        """The attached table, else the bundled one (clear error where there is neither)."""
+        if self.own_table is not None:
+            return self.own_table
         if self.table_id is None:
             raise ValueError(f"rulebook {self.id!r} has no bundled tier table (no dated, sourced snapshot); "
-                             "pass a TierTable to use its rules")
+                             f"attach one with preset({self.id!r}).with_table(table)")
         return load_table(self.table_id)
+
+    @property
+    def table_label(self) -> str | None:
+        """How displays name the table: the bundled id, or the attached table's id (else its
+        symbol and date), marked as attached."""
+        if self.own_table is None:
+            return self.table_id
+        t = self.own_table
+        return f"{t.id or ' '.join(x for x in (t.symbol, t.as_of) if x) or 'table'} (attached)"
+
+    def with_table(self, table: TierTable) -> Rulebook:
+        """The same rules charged with ``table`` (for instance a live table from ccxt's
+        ``fetch_leverage_tiers``, through :meth:`TierTable.from_ccxt`).
+
+        Use it for a venue with no bundled table (Binance COIN-M, CoinW), or to replace a bundled
+        snapshot by today's table. The rules (fee reserve, valuation price, policy, ...) are kept.
+
+        Examples
+        --------
+        >>> from tiermargin import Contract
+        >>> t = TierTable.single(0.004, 125, contract=Contract("inverse", 100, "BTC"), symbol="BTCUSD_PERP")
+        >>> book = preset("binance-coinm").with_table(t)
+        >>> book.table is t, book.fee_rate, book.table_label
+        (True, 0.0, 'BTCUSD_PERP (attached)')
+        """
+        if not isinstance(table, TierTable):
+            raise ValueError(f"table must be a TierTable (see TierTable.from_ccxt, from_csv, from_rows), "
+                             f"got {type(table).__name__}")
+        return replace(self, own_table=table)
 
     def round_price(self, price: float, side: float) -> float:
         """A price as the venue displays it: Bybit rounds a long's prices up and a short's down to
@@ -208,9 +250,9 @@ def compare(
 
 
 def _row(book: Rulebook, side: str, notional: float, entry: float, leverage: float) -> dict[str, Any]:
-    row: dict[str, Any] = dict(venue=book.venue, table=book.table_id, contracts=None, tier=None, mmr=None, mm=None,
-                               currency="", max_leverage=None, liquidation=None, bankruptcy=None, note="")
-    if book.table_id is None:
+    row: dict[str, Any] = dict(venue=book.venue, table=book.table_label, contracts=None, tier=None, mmr=None,
+                               mm=None, currency="", max_leverage=None, liquidation=None, bankruptcy=None, note="")
+    if not book.has_table:
         return {**row, "note": "no bundled tier table"}
     t = book.table
     c = t.contract
@@ -233,4 +275,4 @@ def _row(book: Rulebook, side: str, notional: float, entry: float, leverage: flo
 
 def rulebooks_table(ids: Sequence[str] | None = None) -> list[dict[str, Any]]:
     """The presets' fields as plain dicts (for display and export)."""
-    return [dict(vars(preset(i))) for i in (ids or PRESETS)]
+    return [{k: v for k, v in vars(preset(i)).items() if k != "own_table"} for i in (ids or PRESETS)]

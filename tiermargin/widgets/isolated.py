@@ -10,7 +10,7 @@ import ipywidgets as W
 
 from ..isolated import IsolatedPosition
 from ..plots import MarginCurves, MarginPlot, legend_html
-from ..tiers import load_table, table_ids, table_info
+from ..tiers import TierTable, load_table, table_ids, table_info
 from .base import Explorer, fmt_amount, fmt_pct, readout_table
 
 # An example position per bundled table (entry price, contracts), chosen to sit in a sensible tier.
@@ -84,7 +84,7 @@ class IsolatedExplorer(Explorer):
             "requirement_at": W.Dropdown(options=[("at the mark (Binance)", "mark"), ("at entry (Bybit)", "entry")],
                                          description="MM valued", style={"description_width": "90px"}),
         }
-        self._fit_leverage(c["leverage"], self._initial_table)
+        self._fit_leverage(c["leverage"], load_table(self._initial_table))
         return c
 
     def _build_plot(self) -> None:
@@ -106,14 +106,14 @@ class IsolatedExplorer(Explorer):
         if name == "table":
             entry, qty = EXAMPLES.get(c["table"].value, (c["entry"].value, c["qty"].value))
             c["entry"].value, c["qty"].value = entry, qty
-            self._fit_leverage(c["leverage"], c["table"].value)
+            self._fit_leverage(c["leverage"], load_table(c["table"].value))
             name = "entry"
         if name == "entry" and c["entry"].value > 0:
             _set_range(c["mark"], 0.3 * c["entry"].value, 1.7 * c["entry"].value, c["entry"].value)
 
     @staticmethod
-    def _fit_leverage(slider: W.FloatSlider, table_id: str) -> None:
-        lev = load_table(table_id).max_leverage
+    def _fit_leverage(slider: W.FloatSlider, table: TierTable) -> None:
+        lev = table.max_leverage
         top = float(lev[0]) if lev is not None else 100.0
         _set_range(slider, 1.0, top, min(10.0, top))
 

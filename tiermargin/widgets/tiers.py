@@ -4,6 +4,7 @@ venue overlaid on a common USD axis."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from html import escape
 from math import log10
 from typing import Any
@@ -25,22 +26,27 @@ FORMS = [("as published", "published"), ("step (no deduction)", "step"),
 NO_OVERLAY = ""
 
 
-def venue_options() -> list[tuple[str, str]]:
-    """Options of the venue dropdowns: the rulebook presets that have a bundled table (value: the
-    preset id), then the bundled tables no preset uses (value: the table id)."""
-    presets = [(f"{b.venue} ({b.table_id})", b.id) for b in PRESETS.values() if b.table_id is not None]
-    used = {b.table_id for b in PRESETS.values()}
-    tables = [(f"{i['venue']} {i['symbol']} ({i['as_of']})", tid)
-              for tid, i in ((tid, table_info(tid)) for tid in table_ids()) if tid not in used]
-    return presets + tables
+def venues(extra: Sequence[Rulebook] = ()) -> dict[str, tuple[str, Rulebook]]:
+    """The venue dropdowns' choices, value → (label, rulebook).
 
-
-def venue_rulebook(choice: str) -> Rulebook:
-    """The rulebook of a venue option: its preset, or a bundled table under the default rules
-    (requirement valued at the mark, no fee reserve)."""
-    if choice in PRESETS:
-        return PRESETS[choice]
-    return Rulebook(choice, table_info(choice)["venue"], choice)
+    The rulebook presets that have a bundled table (value: the preset id); the bundled tables no
+    preset uses, under the default rules (requirement valued at the mark, no fee reserve; value:
+    the table id); then ``extra`` rulebooks, each with a table (say ``preset("coinw").with_table(t)``),
+    replacing a choice of the same id.
+    """
+    for book in extra:
+        if not isinstance(book, Rulebook) or not book.has_table:
+            raise ValueError("rulebooks must be Rulebooks with a table (attach one with "
+                             f"preset(id).with_table(table)); got {book!r}")
+    presets = [b for b in PRESETS.values() if b.table_id is not None]
+    choices = {b.id: (f"{b.venue} ({b.table_label})", b) for b in presets}
+    used = {b.table_id for b in presets}
+    for tid in table_ids():
+        if tid not in used:
+            i = table_info(tid)
+            choices[tid] = (f"{i['venue']} {i['symbol']} ({i['as_of']})", Rulebook(tid, i["venue"], tid))
+    choices.update({b.id: (f"{b.venue} ({b.table_label})", b) for b in extra})
+    return choices
 
 
 def charged_table(book: Rulebook, form: str) -> TierTable:
@@ -126,8 +132,8 @@ def venue_figures(
 class TierExplorer(Explorer):
     """Explore a tier table against position size, and compare two venues.
 
-    Controls: venue A and an optional venue B (rulebook presets with a table, and the other bundled
-    tables), the form (as published, or the same rows as step / continuous), the position size
+    Controls: venue A and an optional venue B (rulebook presets with a table, the other bundled
+    tables, and any ``rulebooks`` given with their own tables), the form (as published, or the same rows as step / continuous), the position size
     (log slider in venue A's basis unit), side, leverage and entry price. Venue B gets the same
     position in USD notional at the entry price, converted to its own contracts.
 
@@ -145,15 +151,24 @@ class TierExplorer(Explorer):
     >>> ex.set(size=264_000.0)
     >>> ex.state["a"]["tier"], ex.state["a"]["maintenance_amount"]
     (3, 1300.0)
+
+    A venue with no bundled table joins the dropdowns with a table attached:
+
+    >>> from tiermargin import Contract
+    >>> from tiermargin.rules import preset
+    >>> t = TierTable.single(0.004, 125, contract=Contract("inverse", 100, "BTC"))
+    >>> TierExplorer("binance-coinm", rulebooks=[preset("binance-coinm").with_table(t)]).state["a"]["mmr"]
+    0.004
     """
 
     title = "Tier explorer"
     figsize = (10.0, 4.0)
 
-    def __init__(self, venue: str = "binance-usdm", **values: Any) -> None:
-        choices = [v for _, v in venue_options()]
-        if venue not in choices:
-            raise ValueError(f"venue must be one of {', '.join(choices)}; got {venue!r}")
+    def __init__(self, venue: str = "binance-usdm", rulebooks: Sequence[Rulebook] = (), **values: Any) -> None:
+        #: value of a venue choice → (label, rulebook)
+        self._venues = venues(rulebooks)
+        if venue not in self._venues:
+            raise ValueError(f"venue must be one of {', '.join(self._venues)}; got {venue!r}")
         self._initial_venue = venue
         #: the size slider's range in venue A's basis units (the slider holds its base-10 logarithms)
         self._window = (1.0, 10.0)
@@ -165,7 +180,7 @@ class TierExplorer(Explorer):
 
     def _controls(self) -> dict[str, W.ValueWidget]:
         wide = {"description_width": "90px"}
-        options = venue_options()
+        options = [(label, v) for v, (label, _) in self._venues.items()]
         c: dict[str, W.ValueWidget] = {
             "venue_a": W.Dropdown(options=options, value=self._initial_venue, description="venue A", style=wide),
             "venue_b": W.Dropdown(options=[("none", NO_OVERLAY), *options], value=NO_OVERLAY,
@@ -196,15 +211,15 @@ class TierExplorer(Explorer):
 
     def _load_example(self, c: dict[str, W.ValueWidget]) -> None:
         """Venue A's example position (entry, size) and its size and leverage ranges."""
-        book = venue_rulebook(c["venue_a"].value)
+        book = self._venues[c["venue_a"].value][1]
         table = book.table
-        entry, qty = EXAMPLES.get(book.table_id or "", (100.0, 1.0))
+        entry, qty = EXAMPLES.get(book.table_label or "", (100.0, 1.0))
         size = float(table.size_of(qty, entry))
         self._window = size_window(table, size)
         c["entry"].value = entry
         c["size"].description = f"size ({table.unit})"
         _set_range(c["size"], log10(self._window[0]), log10(self._window[1]), size)
-        IsolatedExplorer._fit_leverage(c["leverage"], book.table_id)
+        IsolatedExplorer._fit_leverage(c["leverage"], table)
 
     # ------------------------------------------------------------------ the update
     def update(self) -> None:
@@ -213,12 +228,12 @@ class TierExplorer(Explorer):
         lo, hi = self._window
         size = min(max(float(v["size"]), lo), hi)  # 10**log10(hi) may exceed hi (a table's last cap) by a hair
         leverage = float(v["leverage"])
-        book_a = venue_rulebook(v["venue_a"])
+        book_a = self._venues[v["venue_a"]][1]
         table_a = charged_table(book_a, v["form"])
         a = venue_figures(book_a, table_a, float(table_a.contracts_at(size, entry)), v["side"], entry, leverage)
         b = None
         if v["venue_b"] != NO_OVERLAY:
-            book_b = venue_rulebook(v["venue_b"])
+            book_b = self._venues[v["venue_b"]][1]
             table_b = charged_table(book_b, v["form"])
             qty_b = float(table_b.contracts_at(table_b.size_at_usd(a["usd_notional"], entry), entry))
             b = venue_figures(book_b, table_b, qty_b, v["side"], entry, leverage, raise_refusal=False)
