@@ -1,0 +1,41 @@
+"""The input checks answer one number (fast path) exactly as they answer an array of it."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tiermargin import _check
+
+CHECKS = [_check.finite, _check.positive, _check.nonnegative]
+NUMBERS = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-10**6, 10**6))
+
+
+def _outcome(check, x):
+    try:
+        return "ok", float(np.asarray(check("x", x)).reshape(-1)[0])
+    except (TypeError, ValueError) as e:
+        return type(e).__name__, str(e).split(", got")[0]
+
+
+@pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.__name__)
+@given(x=NUMBERS, kind=st.sampled_from([float, np.float64, np.asarray, int]))
+def test_one_number_is_checked_as_an_array_of_it_is(check, x, kind):
+    if kind is int and not isinstance(x, int):
+        return
+    one = kind(x) if kind is not int else x
+    assert _outcome(check, one) == _outcome(check, np.array([x], dtype=np.float64))
+    if _outcome(check, one)[0] == "ok":
+        out = check("x", one)
+        assert isinstance(out, np.ndarray) and out.ndim == 0 and out.dtype == np.float64
+
+
+def test_the_errors_name_the_parameter_and_the_rule():
+    with pytest.raises(ValueError, match="price must be > 0, got -1.0"):
+        _check.positive("price", -1.0)
+    with pytest.raises(ValueError, match=r"qty must be >= 0, got -2"):
+        _check.nonnegative("qty", -2)
+    with pytest.raises(ValueError, match="entry must be finite"):
+        _check.positive("entry", np.float64("nan"))
+    with pytest.raises(TypeError, match="must be a number"):
+        _check.positive("entry", "60000")
