@@ -185,7 +185,10 @@ PRESETS: dict[str, Rulebook] = {r.id: r for r in (
     Rulebook("hyperliquid", "Hyperliquid", "hyperliquid-btc-mainnet", "mark", 0.0, "binance", "fraction", 0.2,
              "hyperliquid", "position",
              sources="Hyperliquid docs 'Margin tiers'; FORMULAS.md (20% of positions above $100k per step; ADL by "
-                     "(mark/entry) × (notional/account value))"),
+                     "(mark/entry) × (notional/account value)). Modelled in part: Hyperliquid's announcement of "
+                     "partial liquidations sends 20% only for positions over 100k USDC, then for 30 s liquidates "
+                     "the whole position, and the user keeps the margin a fill leaves; the 'fraction' policy "
+                     "closes 20% a step at every size, settled at the bankruptcy price like every policy here"),
 )}
 
 
