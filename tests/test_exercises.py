@@ -1,5 +1,8 @@
-"""Exercise checkers: correct / wrong with a hint / not attempted, wrong types, hidden cases,
-per-student variants, the answer-key CLI.
+"""Exercise checkers: lesson 02's particular checks (ratios, functions, recognised mistakes, hidden
+cases, published examples, drawn numbers) and the framework's (bad ids and seeds, bad use of
+``check`` and ``task``, the feedback display, the answer-key CLI). The checks every lesson shares
+(correct / wrong with a hint / not attempted, wrong types, per-student variants, the answer key
+printed) run for lesson 02 in ``test_exercises_common.py`` from the hand solutions here.
 
 Correct answers here are worked out by hand (the formulas a student would use, with the table
 lookups of the library), independently of the checkers' expected answers; published worked
@@ -13,13 +16,11 @@ import pytest
 import tiermargin as tm
 from tiermargin.exercises import Feedback, lesson02
 from tiermargin.exercises.core import Draw, Task
-from tiermargin.exercises.key import answer_key_text, exercise_set, lessons
+from tiermargin.exercises.key import lessons
 from tiermargin.exercises.key import main as key_main
 
 CENT = 0.005
 N = len(lesson02.Exercises.exercises)
-VALUE_EXERCISES = (1, 2, 4, 7)
-RECORD_EXERCISES = (3,)
 FUNCTION_EXERCISES = (5, 6)
 
 
@@ -95,9 +96,9 @@ def right_answer(ex: lesson02.Exercises, n: int) -> tuple[tuple, dict]:
     return (), hand_ratios(t)
 
 
-def check(ex, n, answer):
-    args, kwargs = answer
-    return ex.check(n, *args, **kwargs)
+def answer_key_lines() -> list[str]:
+    """Lines of bob's printed answer key, worked out by hand."""
+    return [f"{hand_self_consistent_lp(lesson02.Exercises(student_id='bob').task(7)):,.2f} USDT"]
 
 
 @pytest.fixture(scope="module")
@@ -105,44 +106,14 @@ def demo():
     return lesson02.Exercises(student_id="demo")
 
 
-STUDENTS = ("demo", "alice", "bob", "8f3a-2291", "Zoë")
-
-
-# ---------------------------------------------------------------- correct / wrong / not attempted
-@pytest.mark.parametrize("student", STUDENTS)
-@pytest.mark.parametrize("n", range(1, N + 1))
-def test_hand_solution_is_correct(student, n):
-    ex = lesson02.Exercises(student_id=student)
-    fb = check(ex, n, right_answer(ex, n))
-    assert fb.status == "correct", fb
-
-
-@pytest.mark.parametrize("n", VALUE_EXERCISES)
-def test_a_wrong_number_is_wrong_with_a_hint(demo, n):
-    (value,), _ = right_answer(demo, n)
-    for off in (1.0, -0.02, 0.5 * value):
-        fb = demo.check(n, value + off)
-        assert fb.status == "wrong" and fb.hint, fb
-        assert "lessons/02_isolated_margin.ipynb" in fb.hint
-    assert demo.check(n, value + 0.004).status == "correct"  # to the cent
-
-
-def test_each_ratio_and_the_flag_are_checked(demo):
-    _, good = right_answer(demo, 3)
-    for field in ("legacy", "coinw", "binance"):
-        fb = demo.check(3, **{**good, field: good[field] * 1.001})
-        assert fb.status == "wrong" and field in fb.message and fb.hint, fb
-    fb = demo.check(3, **{**good, "liquidated": not good["liquidated"]})
-    assert fb.status == "wrong" and "liquidated" in fb.message
-
-
+# ---------------------------------------------------------------- ratios and functions
 def test_a_ratio_given_as_a_percentage_gets_a_pointed_hint(demo):
     _, good = right_answer(demo, 3)
     fb = demo.check(3, **{**good, "coinw": 100 * good["coinw"]})
     assert fb.status == "wrong" and "percentage" in fb.hint
 
 
-def test_ratios_partly_done_are_not_attempted_yet(demo):
+def test_ratios_left_as_placeholders_are_still_to_do(demo):
     _, good = right_answer(demo, 3)
     fb = demo.check(3, legacy=good["legacy"], coinw=good["coinw"], binance=..., liquidated=None)
     assert fb.status == "not attempted" and "binance, liquidated" in fb.message
@@ -156,72 +127,7 @@ def test_a_wrong_function_is_wrong(demo, n):
     assert fb.status == "wrong" and fb.hint and "your numbers" in fb.message
 
 
-def raises(*args):
-    raise RuntimeError("boom\nwith a second line")
-
-
-WRONG_TYPES = ["19700", [1.0], {"answer": 1.0}, raises, lambda *args: "19700", True, 1j, float("nan")]
-
-
-@pytest.mark.parametrize("bad", WRONG_TYPES, ids=repr)
-@pytest.mark.parametrize("n", range(1, N + 1))
-def test_wrong_types_are_wrong_never_an_exception(demo, n, bad):
-    ex = demo
-    if n in RECORD_EXERCISES:
-        fb = ex.check(3, legacy=bad, coinw=bad, binance=bad, liquidated=bad)
-    else:
-        fb = ex.check(n, bad)
-    assert fb.status == "wrong", fb
-    assert fb.hint, fb
-    assert "\n" not in repr(fb)
-
-
-@pytest.mark.parametrize("n", VALUE_EXERCISES)
-def test_value_type_hints_name_the_expected_type(demo, n):
-    for bad in ("19700", [1.0], {"a": 1}, raises):
-        assert "a number in USDT" in demo.check(n, bad).hint
-
-
-@pytest.mark.parametrize("n", FUNCTION_EXERCISES)
-def test_function_type_hints(demo, n):
-    name = lesson02.Exercises.exercises[n - 1].answer.name
-    for bad in ("19700", [1.0], {"a": 1}, 3.0):
-        fb = demo.check(n, bad)
-        assert f"ex.check({n}, {name})" in fb.hint
-    fb = demo.check(n, raises)
-    assert "raised RuntimeError: boom with a second line" in fb.message
-    fb = demo.check(n, lambda *args: "19700")
-    assert "returned a str" in fb.message and "must return a number" in fb.hint
-
-
-@pytest.mark.parametrize("n", range(1, N + 1))
-def test_none_and_ellipsis_are_not_attempted(demo, n):
-    names = lesson02.Exercises.exercises[n - 1].answer.names
-    for placeholder in (None, ...):
-        fb = demo.check(n, *[placeholder] * len(names))
-        assert fb.status == "not attempted", fb
-    assert demo.check(n).status == "not attempted"
-
-
-@pytest.mark.parametrize("n", FUNCTION_EXERCISES)
-def test_a_function_body_of_ellipsis_is_not_attempted(demo, n):
-    def student(*args):
-        ...  # YOUR CODE HERE
-
-    assert demo.check(n, student).status == "not attempted"
-
-
 # ---------------------------------------------------------------- hidden cases
-@pytest.mark.parametrize("student", STUDENTS)
-@pytest.mark.parametrize("n", FUNCTION_EXERCISES)
-def test_a_function_right_only_on_the_visible_case_fails_a_hidden_case(student, n):
-    ex = lesson02.Exercises(student_id=student)
-    visible = ex.answer_key()[n]
-    fb = ex.check(n, lambda *args: visible)
-    assert fb.status == "wrong" and "hidden case failed" in fb.message, fb
-    assert "should be" in fb.message and "got" in fb.message
-
-
 def test_a_liquidation_function_that_forgets_shorts_fails(demo):
     fb = demo.check(5, lambda side, qty, entry, margin, mmr: hand_lp("long", qty, entry, margin, mmr))
     assert fb.status == "wrong" and "side='short'" in fb.message
@@ -328,30 +234,6 @@ def test_both_outcomes_of_the_liquidated_flag_occur():
 
 
 # ---------------------------------------------------------------- variants
-def test_same_id_same_numbers_and_the_numbers_are_pinned():
-    a, b = lesson02.Exercises(student_id="demo"), lesson02.Exercises(student_id="demo")
-    assert all(a.task(n).numbers == b.task(n).numbers for n in range(1, N + 1))
-    assert a.answer_key() == b.answer_key()
-    # sha256-derived: the same on every machine (these are the committed notebook's numbers)
-    assert repr(a.task(1)) == "Exercise 1 for 'demo': side='long', qty=0.8, entry=61000, leverage=12"
-
-
-@pytest.mark.parametrize("n", range(1, N + 1))
-def test_ids_spread_over_many_numbers(n):
-    seen = {tuple(lesson02.Exercises(student_id=f"student-{i}").task(n).numbers.items()) for i in range(40)}
-    assert len(seen) >= 20
-
-
-@pytest.mark.parametrize("n", VALUE_EXERCISES + RECORD_EXERCISES)
-def test_each_student_checker_accepts_its_own_answer_and_rejects_the_others(n):
-    alice, bob = lesson02.Exercises(student_id="alice"), lesson02.Exercises(student_id="bob")
-    assert alice.task(n).numbers != bob.task(n).numbers
-    assert check(alice, n, right_answer(alice, n)).status == "correct"
-    assert check(bob, n, right_answer(bob, n)).status == "correct"
-    assert check(alice, n, right_answer(bob, n)).status == "wrong"
-    assert check(bob, n, right_answer(alice, n)).status == "wrong"
-
-
 def test_seed_and_student_id():
     assert lesson02.Exercises(seed=3).student == "seed 3"
     assert lesson02.Exercises().student == "'demo'"
@@ -414,19 +296,9 @@ def test_feedback_text_and_html():
 
 
 # ---------------------------------------------------------------- answer keys
-def test_answer_key_cli_prints_each_student(capsys):
-    assert key_main(["02", "alice", "bob"]) == 0
-    out = capsys.readouterr().out
-    for sid in ("alice", "bob"):
-        ex = lesson02.Exercises(student_id=sid)
-        assert answer_key_text(ex) in out
-        for n in range(1, N + 1):
-            assert repr(ex.task(n)) in out
-    assert f"{hand_self_consistent_lp(lesson02.Exercises(student_id='bob').task(7)):,.2f} USDT" in out
-
-
-def test_answer_key_cli_rejects_an_unknown_lesson(capsys):
-    assert "02" in lessons() and exercise_set("02") is lesson02.Exercises
+def test_answer_key_cli_rejects_an_unknown_lesson_naming_every_lesson(capsys):
     with pytest.raises(SystemExit) as e:
         key_main(["99", "alice"])
-    assert e.value.code != 0 and f"lesson must be one of {', '.join(lessons())}" in capsys.readouterr().err
+    assert e.value.code != 0
+    assert f"lesson must be one of {', '.join(lessons())}; got '99'" in capsys.readouterr().err
+    assert lessons()[:2] == ["01", "02"]
