@@ -1,5 +1,7 @@
 """The input checks answer one number (fast path) exactly as they answer an array of it."""
 
+from functools import partial
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -7,8 +9,10 @@ from hypothesis import strategies as st
 
 from tiermargin import _check
 
-CHECKS = [_check.finite, _check.positive, _check.nonnegative]
-NUMBERS = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-10**6, 10**6))
+CHECKS = [_check.finite, _check.positive, _check.nonnegative, _check.rate, partial(_check.rate, low_open=True),
+          _check.side]
+NUMBERS = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-10**6, 10**6),
+                    st.sampled_from([0.0, 1.0, -1.0, 0.5, 1 - 1e-16]))
 
 
 def _outcome(check, x):
@@ -18,7 +22,7 @@ def _outcome(check, x):
         return type(e).__name__, str(e).split(", got")[0]
 
 
-@pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.__name__)
+@pytest.mark.parametrize("check", CHECKS, ids=lambda c: repr(c).split(" at ")[0])
 @given(x=NUMBERS, kind=st.sampled_from([float, np.float64, np.asarray, int]))
 def test_one_number_is_checked_as_an_array_of_it_is(check, x, kind):
     if kind is int and not isinstance(x, int):
@@ -39,3 +43,7 @@ def test_the_errors_name_the_parameter_and_the_rule():
         _check.positive("entry", np.float64("nan"))
     with pytest.raises(TypeError, match="must be a number"):
         _check.positive("entry", "60000")
+    with pytest.raises(ValueError, match=r"fraction must be a rate in \(0, 1\), got 0.0"):
+        _check.rate("fraction", 0.0, low_open=True)
+    with pytest.raises(ValueError, match="side must be 'long' or 'short'"):
+        _check.side("side", 0.5)

@@ -100,6 +100,9 @@ def nonnegative(name: str, x: ArrayLike) -> FloatArray:
 
 def rate(name: str, x: ArrayLike, *, low_open: bool = False) -> FloatArray:
     """Return ``x`` as a float array of rates in [0, 1) (or (0, 1) with ``low_open``)."""
+    fast = _checked_scalar(name, x, lambda v: (v > 0 if low_open else v >= 0) and v < 1)
+    if fast is not None:
+        return fast
     arr = _as_float(name, x)
     bad = (arr <= 0) if low_open else (arr < 0)
     if (bad | (arr >= 1)).any():
@@ -116,6 +119,9 @@ def side(name: str, x: Any) -> FloatArray:
 
     Accepts ``"long"``/``"short"`` (also ``"buy"``/``"sell"``), +1/-1, or an array of those.
     """
+    v = _number(x)
+    if v == 1.0 or v == -1.0:
+        return np.asarray(v)
     if isinstance(x, str):
         key = x.strip().lower()
         if key not in _SIDES:
