@@ -8,7 +8,7 @@ is allowed. Nothing is clipped or coerced silently.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -31,7 +31,7 @@ def _number(x: Any) -> float | None:
     return None
 
 
-def _checked_scalar(name: str, x: Any, ok: Any) -> FloatArray | None:
+def _checked_scalar(name: str, x: Any, ok: Callable[[float], bool]) -> FloatArray | None:
     """For one number ``x``: its 0-d array if it is finite and ``ok(value)``, raising the finite
     check's error otherwise; None when ``x`` is not one number or fails ``ok`` (the caller's array
     path then raises its own error)."""

@@ -575,6 +575,15 @@ class Draw:
         digest = hashlib.sha256(f"{self.key}|{name}".encode()).digest()
         return options[int.from_bytes(digest[:8], "big") % len(options)]
 
+    def until(self, what: str, make: Callable[[str], T], accept: Callable[[T], bool], tries: int = 100) -> T:
+        """The first ``make(key)`` that ``accept`` takes, ``key`` being ``"try 0"``, ``"try 1"``, ...
+        (name the draws inside ``make`` with it); for numbers that must make a clear exercise."""
+        for attempt in range(tries):
+            n = make(f"try {attempt}")
+            if accept(n):
+                return n
+        raise AssertionError(f"no {what} found in {tries} tries")  # pragma: no cover - the draws always find one
+
 
 class Task:
     """One student's numbers for one exercise: ``task.qty``, ``task.entry``...; shows as one line."""

@@ -438,8 +438,8 @@ def _queue_numbers(d: Draw) -> dict[str, Any]:
     bankruptcy = d.choice("bankruptcy", range(30_000, 70_001, 50))
     mark = round(bankruptcy * (1 - s * d.choice("mark gap", (0.002, 0.004, 0.005, 0.008, 0.01))))
     count = d.choice("candidates", (5, 6))
-    for attempt in range(100):
-        key = f"try {attempt}"
+
+    def make(key: str) -> dict[str, Any]:
         qty = [d.choice(f"qty {i} {key}", _CANDIDATE_QTY) for i in range(count)]
         entry = [int(round(bankruptcy * (1 + s * d.choice(f"entry {i} {key}", _ENTRY_GAPS)), -1)) for i in range(count)]
         score = _distinct_scores(d, count, key)
@@ -447,12 +447,15 @@ def _queue_numbers(d: Draw) -> dict[str, Any]:
         full = d.choice(f"filled {key}", (1, 2, 3))
         part = d.choice(f"part {key}", (0.25, 0.4, 0.5, 0.6, 0.75))
         need = round(sum(qty[i] for i in order[:full]) + part * qty[order[full]], 4)
-        n = {"side": side, "qty": need, "bankruptcy": bankruptcy, "mark": mark,
-             "candidates": tuple(zip(qty, entry, score))}
+        return {"side": side, "qty": need, "bankruptcy": bankruptcy, "mark": mark,
+                "candidates": tuple(zip(qty, entry, score))}
+
+    def accept(n: dict[str, Any]) -> bool:
+        score = [c[2] for c in n["candidates"]]
         fills = [_fills(n, score=other)["qty"] for other in (score, -np.arange(count), -np.array(score))]
-        if _distinct(CONTRACT_LIST, fills):
-            return n
-    raise AssertionError("no queue found")  # pragma: no cover - 100 tries always find one
+        return _distinct(CONTRACT_LIST, fills)
+
+    return d.until("queue", make, accept)
 
 
 QUEUE = Exercise(
@@ -507,14 +510,16 @@ def _slips(n: Numbers) -> list[list[float]]:
 
 def _lights_numbers(d: Draw) -> dict[str, Any]:
     count = d.choice("positions", (5, 6, 7))
-    for attempt in range(100):
-        key = f"try {attempt}"
+
+    def make(key: str) -> dict[str, Any]:
         qty = [d.choice(f"qty {i} {key}", (5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100)) for i in range(count)]
-        n = {"positions": tuple(zip(qty, _distinct_scores(d, count, key)))}
+        return {"positions": tuple(zip(qty, _distinct_scores(d, count, key)))}
+
+    def accept(n: dict[str, Any]) -> bool:
         right = _lights(n)
-        if _distinct(LIGHTS, [right, *_slips(n)]) and len(set(right)) >= 3:
-            return n
-    raise AssertionError("no positions found")  # pragma: no cover - 100 tries always find one
+        return _distinct(LIGHTS, [right, *_slips(n)]) and len(set(right)) >= 3
+
+    return d.until("positions", make, accept)
 
 
 LIGHTS_EXERCISE = Exercise(
@@ -564,8 +569,8 @@ def _reconciliation_slips(n: Numbers) -> list[list[float]]:
 def _reconciliation_numbers(d: Draw) -> dict[str, Any]:
     count = d.choice("rows", (6, 7, 8))
     cut = d.choice("at the cut-off", _CUT_OFFS)
-    for attempt in range(100):
-        key = f"try {attempt}"
+
+    def make(key: str) -> dict[str, Any]:
         hours = {cut}
         pool = [h for h in _QUARTERS if h not in _CUT_OFFS]
         while len(hours) < count:
@@ -576,12 +581,14 @@ def _reconciliation_numbers(d: Draw) -> dict[str, Any]:
             (_plain(h), d.choice(f"sign {i} {key}", (1, 1, -1)) * d.choice(f"amount {i} {key}", range(100, 8_001, 50)))
             for i, h in enumerate(sorted(hours))
         )
-        n = {"start": 200_000, "rows": rows}
+        return {"start": 200_000, "rows": rows}
+
+    def accept(n: dict[str, Any]) -> bool:
         windows = _reconciliation_fund(n).reconciliations()
         right = [w.net for w in windows]
-        if all(w.surplus or w.loss for w in windows) and _distinct(MONEY_LIST, [right, *_reconciliation_slips(n)]):
-            return n
-    raise AssertionError("no rows found")  # pragma: no cover - 100 tries always find one
+        return all(w.surplus or w.loss for w in windows) and _distinct(MONEY_LIST, [right, *_reconciliation_slips(n)])
+
+    return d.until("rows", make, accept)
 
 
 RECONCILE = Exercise(

@@ -38,14 +38,17 @@ def venues(extra: Sequence[Rulebook] = ()) -> dict[str, tuple[str, Rulebook]]:
         if not isinstance(book, Rulebook) or not book.has_table:
             raise ValueError("rulebooks must be Rulebooks with a table (attach one with "
                              f"preset(id).with_table(table)); got {book!r}")
+    def choice(book: Rulebook) -> tuple[str, Rulebook]:
+        return f"{book.venue} ({book.table_label})", book
+
     presets = [b for b in PRESETS.values() if b.table_id is not None]
-    choices = {b.id: (f"{b.venue} ({b.table_label})", b) for b in presets}
+    choices = {b.id: choice(b) for b in presets}
     used = {b.table_id for b in presets}
     for tid in table_ids():
         if tid not in used:
             i = table_info(tid)
             choices[tid] = (f"{i['venue']} {i['symbol']} ({i['as_of']})", Rulebook(tid, i["venue"], tid))
-    choices.update({b.id: (f"{b.venue} ({b.table_label})", b) for b in extra})
+    choices.update({b.id: choice(b) for b in extra})
     return choices
 
 
@@ -133,8 +136,9 @@ class TierExplorer(Explorer):
     """Explore a tier table against position size, and compare two venues.
 
     Controls: venue A and an optional venue B (rulebook presets with a table, the other bundled
-    tables, and any ``rulebooks`` given with their own tables), the form (as published, or the same rows as step / continuous), the position size
-    (log slider in venue A's basis unit), side, leverage and entry price. Venue B gets the same
+    tables, and any ``rulebooks`` given with their own tables), the form (as published, or the
+    same rows as step / continuous), the position size (log slider in venue A's basis unit), side,
+    leverage and entry price. Venue B gets the same
     position in USD notional at the entry price, converted to its own contracts.
 
     Readouts per venue: tier, MMR, maintenance amount, MM, effective rate MM/value, max leverage at
@@ -213,7 +217,7 @@ class TierExplorer(Explorer):
         """Venue A's example position (entry, size) and its size and leverage ranges."""
         book = self._venues[c["venue_a"].value][1]
         table = book.table
-        entry, qty = EXAMPLES.get(book.table_label or "", (100.0, 1.0))
+        entry, qty = EXAMPLES.get(table.id, (100.0, 1.0))
         size = float(table.size_of(qty, entry))
         self._window = size_window(table, size)
         c["entry"].value = entry
