@@ -1,0 +1,784 @@
+"""A market-wide liquidation cascade with endogenous price impact: why gradient margin exists.
+
+The source articles say tiered maintenance margin exists because "the sudden forced liquidation of a
+substantial position could create extreme volatility, cause cascading liquidations for other traders,
+and potentially lead to significant insurance fund losses". :func:`run` makes that loop run:
+
+.. code-block:: text
+
+    liquidation orders → order book (depth, resilience) → last price
+         ↑                                                   ↓
+    next liquidations ← mark = index + MA(basis) ←  index (arbitrage) , basis = last − index
+
+**Market.** Other venues' price (the *fair* price) is a seeded random walk; the shock (:class:`Shock`)
+drops it (``"market"``), or a sell order hits this venue's book (``"venue"``: a drop of the last price;
+``"whale"``: a sale of a given notional). Every step's liquidation orders go to the
+:class:`~tiermargin.orderbook.Book` as one batch: its net moves the log displacement
+``d = ln(last/fair)``, which decays with the book's resilience. The index follows this venue only in
+part: ``ln(index/fair) = β·d`` with the arbitrage coefficient ``β`` (0: other venues ignore it; 1: the
+whole market moves with it). The mark is :func:`tiermargin.markprice.mark_price` of the index and the
+basis moving average over ``window`` seconds (:func:`tiermargin.markprice.basis_moving_average`'s
+trailing mean, kept incrementally), or the last price itself with ``mark="last"``.
+
+**Liquidation.** At every step the positions whose health at the mark is ≤ 0 are reduced by the
+rulebook's policy, re-checked at the same mark and reduced again until healthy or closed — the
+procedure of :func:`tiermargin.liquidation.liquidate` (its target rule, its bankruptcy-price
+settlement), vectorized across the traders liquidated at that step (a test checks it trader by
+trader against :func:`~tiermargin.liquidation.liquidate`). Candidates are found from each trader's
+liquidation price (:func:`tiermargin.isolated.liquidation_price`), so a step costs a comparison per
+trader; health itself is evaluated for the candidates only (and, every step, for the few whose
+liquidation price proved unreliable).
+
+**Money.** Every step's closed contracts are settled at each trader's bankruptcy price and sold in
+one batch at the book's average fill; the risk fund (:class:`~tiermargin.riskfund.RiskFund`) books
+the batch's surpluses and then its losses (two rows); what it cannot pay is deleveraged
+(:func:`tiermargin.adl.adl_qty`, :func:`tiermargin.adl.deleverage`) against the profitable opposite
+side at the batch's average bankruptcy price (contract-weighted in the contract's price coordinate,
+so the counterparties receive exactly what the liquidated traders' closed contracts were settled
+at). What the queue cannot take is sold anyway and reported as ``uncovered`` (the venue bears it).
+Money is conserved at every step: a property test checks that traders' equity, the fund, the
+market's fills and the uncovered loss add up to what everyone would hold had nothing happened.
+
+Model choices, documented: traders do not react (no top-ups, no new positions, no stop orders);
+a cross trader holds one position on this instrument backed by its whole wallet, which is an
+isolated position with the wallet as its margin (as :func:`~tiermargin.liquidation.liquidate_account`
+shows); all of a step's orders fill at one price (a batch); the book moves by the contracts that
+reach it (ADL contracts do not), while the batch's fill is priced before ADL takes its share (the
+fund's favour, as :func:`~tiermargin.adl.adl_qty` says). A teaching model, not a calibrated one.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from html import escape
+from typing import Any, Literal, get_args
+
+import numpy as np
+from numpy.typing import NDArray
+
+from . import _check
+from ._check import FloatArray
+from .adl import candidates, deleverage, scores
+from .isolated import IsolatedPosition, _basis_size, bankruptcy_price, liquidation_price, requirement
+from .liquidation import _NUDGE, _checked_policy
+from .markprice import mark_price
+from .orderbook import Book
+from .riskfund import DAY, HOUR, RiskFund
+from .rules import Policy, Ranking, Rulebook, preset
+from .tiers import TierTable
+from .waterfall import DAY_START, _clock, _seed, traders
+
+MarkRule = Literal["smoothed", "last"]
+ShockKind = Literal["market", "venue", "whale"]
+AXES: tuple[str, ...] = ("tiers", "form", "policy", "mark", "book")
+"""The comparisons :func:`compare` runs (one call each)."""
+FUND_SHARE = 0.02
+"""Default risk fund as a share of open interest (Binance's fund, about 1 billion USD, against tens of
+billions of open interest, is a few per cent; a teaching value)."""
+
+
+# ---------------------------------------------------------------------- the traders
+@dataclass(frozen=True)
+class Population:
+    """Traders on one instrument under one venue's rules.
+
+    Parameters
+    ----------
+    positions : IsolatedPosition
+        One position per trader (one-dimensional); a cross trader's margin is its whole wallet.
+    cross : array of bool
+        Which traders are in cross margin.
+    rules : Rulebook
+        The venue's rules: fee reserve and requirement valuation (carried by ``positions``),
+        liquidation policy and ADL ranking (used by :func:`run`).
+    """
+
+    positions: IsolatedPosition
+    cross: NDArray[np.bool_]
+    rules: Rulebook
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.positions, IsolatedPosition):
+            raise TypeError(f"positions must be an IsolatedPosition array, got {type(self.positions).__name__}")
+        if len(self.positions.shape) != 1:
+            raise ValueError(f"positions must be one-dimensional (one per trader), got shape {self.positions.shape}")
+        if not isinstance(self.rules, Rulebook):
+            raise TypeError(f"rules must be a Rulebook, got {type(self.rules).__name__}")
+        cross = np.asarray(self.cross)
+        if cross.dtype != np.bool_ or cross.shape != self.positions.shape:
+            raise ValueError(f"cross must be booleans, one per trader ({self.positions.shape[0]}), "
+                             f"got {cross.dtype} of shape {cross.shape}")
+        object.__setattr__(self, "cross", cross)
+
+    def __len__(self) -> int:
+        return self.positions.shape[0]
+
+    @property
+    def table(self) -> TierTable:
+        """The instrument's tier table."""
+        return self.positions.table
+
+    def with_table(self, table: TierTable) -> Population:
+        """The same traders (contracts, entries, margins) charged with another table (e.g. a flat rate)."""
+        if not isinstance(table, TierTable):
+            raise TypeError(f"table must be a TierTable, got {type(table).__name__}")
+        if table.contract != self.table.contract:
+            raise ValueError("table must be for the same contract as the population's")
+        return replace(self, positions=replace(self.positions, table=table))
+
+    def notional(self) -> FloatArray:
+        """Each trader's position in USD at its entry."""
+        p = self.positions
+        return np.asarray(self.table.contract.usd_value(p.qty, p.entry), dtype=np.float64)
+
+    def average_rate(self) -> float:
+        """The notional-weighted average of the tier rates the traders pay at entry (for a flat comparison)."""
+        p = self.positions
+        size = _basis_size(self.table, p.qty, self.table.contract.value(p.qty, p.entry))
+        w = self.notional()
+        return float(np.sum(np.asarray(self.table.rate(size)) * w) / np.sum(w))
+
+    def __repr__(self) -> str:
+        n, c = len(self), int(self.cross.sum())
+        return (f"Population({n:,} traders on {self.rules.table_label or self.table.symbol}: {c:,} cross, "
+                f"{n - c:,} isolated; {float(self.notional().sum()):,.0f} USD open)")
+
+
+def population(
+    rules: Rulebook | str,
+    n: int,
+    price: float = 60_000.0,
+    seed: int = 0,
+    cross_share: float = 0.3,
+    wallet: float = 4.0,
+    median_usd: float = 50_000.0,
+    max_leverage: float = 50.0,
+) -> Population:
+    """A seeded population of ``n`` traders under a venue's rules (same seed → same traders).
+
+    Positions are drawn as :func:`tiermargin.waterfall.traders` draws them (log-normal notionals,
+    log-uniform leverage up to the tier's max, half long) on the rulebook's table; a share
+    ``cross_share`` trades in cross margin, its wallet a log-uniform multiple in ``[1, wallet]`` of
+    the initial margin. A teaching population, not a calibrated one.
+
+    Parameters
+    ----------
+    rules : Rulebook or str
+        The venue (a :data:`~tiermargin.rules.PRESETS` id or a rulebook with a table).
+    n : int
+        Number of traders, >= 1.
+    price : float
+        Price around which they opened, > 0.
+    cross_share : float
+        Share of cross-margin traders in [0, 1].
+    wallet : float
+        Largest wallet of a cross trader as a multiple of its initial margin, >= 1.
+    median_usd : float
+        Median position in USD at ``price`` (converted to the table's size unit), > 0.
+    max_leverage : float
+        Highest leverage drawn, > 0 (and at most the tier's).
+    """
+    book = preset(rules) if isinstance(rules, str) else rules
+    if not isinstance(book, Rulebook):
+        raise TypeError(f"rules must be a Rulebook or a preset id, got {type(rules).__name__}")
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n must be an integer >= 1 (a population cannot be empty), got {n!r}")
+    share = float(_check.finite("cross_share", cross_share))
+    if not 0 <= share <= 1:
+        raise ValueError(f"cross_share must be in [0, 1], got {cross_share!r}")
+    top = float(_check.finite("wallet", wallet))
+    if top < 1:
+        raise ValueError(f"wallet must be >= 1 (a multiple of the initial margin), got {wallet!r}")
+    table = book.table
+    median = float(table.size_at_usd(_check.positive("median_usd", median_usd), _check.positive("price", price)))
+    base = traders(table, int(n), price, seed, median_notional=median, max_leverage=max_leverage)
+    rng = np.random.default_rng([_seed(seed), 1])
+    cross = rng.random(int(n)) < share
+    multiple = np.where(cross, np.exp(rng.random(int(n)) * math.log(top)), 1.0)
+    positions = IsolatedPosition(base.table, base.side, base.qty, base.entry, base.margin * multiple, base.leverage,
+                                 book.fee_rate, book.requirement_at)
+    bad = np.asarray(positions.health(positions.entry)) <= 0
+    if bad.any():
+        raise ValueError(f"rules: {int(bad.sum())} traders would be liquidated at entry under "
+                         f"{book.id!r}'s fee reserve; lower max_leverage")
+    return Population(positions, cross, book)
+
+
+# ---------------------------------------------------------------------- the shock
+@dataclass(frozen=True)
+class Shock:
+    """What starts the cascade, at ``at`` seconds into the run.
+
+    Parameters
+    ----------
+    kind : {"market", "venue", "whale"}
+        ``"market"``: other venues' price drops by ``size`` and stays there (the index drops with it).
+        ``"venue"``: a sell order on this venue's book drops its last price by ``size`` (the book then
+        recovers; the index and the smoothed mark see it only in part).
+        ``"whale"``: one whale's liquidation, a sale of ``size`` USD notional into this venue's book.
+    size : float
+        A fraction in (0, 1) for ``"market"`` and ``"venue"`` (a drop of less than 100 %); USD > 0 for ``"whale"``.
+    at : float
+        Seconds from the start of the run, >= 0.
+    """
+
+    kind: ShockKind = "market"
+    size: float = 0.05
+    at: float = 8 * HOUR
+
+    def __post_init__(self) -> None:
+        _check.one_of("kind", self.kind, get_args(ShockKind))
+        if self.kind == "whale":
+            object.__setattr__(self, "size", float(_check.positive("size", self.size)))
+        else:
+            v = float(_check.finite("size", self.size))
+            if not 0 < v < 1:
+                raise ValueError(f"size must be a drop in (0, 1) for a {self.kind!r} shock (less than 100 %), "
+                                 f"got {self.size!r}")
+            object.__setattr__(self, "size", v)
+        object.__setattr__(self, "at", float(_check.nonnegative("at", self.at)))
+
+    def order(self, book: Book) -> float:
+        """USD notional of the shock's own sell order on this venue (0 for a market-wide drop)."""
+        if self.kind == "market":
+            return 0.0
+        return self.size if self.kind == "whale" else book.order_for(self.size)
+
+    def __str__(self) -> str:
+        if self.kind == "whale":
+            return f"whale sale of {self.size:,.0f} USD"
+        return f"{self.size:.0%} {'market-wide' if self.kind == 'market' else 'venue'} drop"
+
+
+def fair_prices(times: FloatArray, price: float, volatility: float, seed: int, shock: Shock) -> FloatArray:
+    """Other venues' price at ``times`` (seconds from the start): a seeded geometric random walk of
+    annualized ``volatility`` from ``price``, times ``1 − size`` from the shock on for a ``"market"`` shock."""
+    p = float(_check.positive("price", price))
+    vol = float(_check.nonnegative("volatility", volatility))
+    rng = np.random.default_rng(_seed(seed))
+    dt = np.diff(times, prepend=times[0])
+    walk = np.cumsum(vol * np.sqrt(dt / (365 * DAY)) * rng.standard_normal(times.size))
+    drop = np.where(times >= shock.at, math.log1p(-shock.size), 0.0) if shock.kind == "market" else 0.0
+    return p * np.exp(walk + drop)
+
+
+# ---------------------------------------------------------------------- the result
+COLUMNS: tuple[str, ...] = ("time", "last", "index", "mark", "contracts liquidated", "notional liquidated",
+                            "traders liquidated", "fund", "ADL contracts", "ADL fills", "uncovered")
+
+
+@dataclass(frozen=True, repr=False)
+class Cascade:
+    """Result of :func:`run`: a per-step table, the traders at the end and the summary.
+
+    Attributes
+    ----------
+    times : array (T,)
+        UTC epoch seconds of the steps.
+    last, index, mark : array (T,)
+        This venue's last price at the end of each step (after its orders), the index and the mark.
+    fill : array (T,)
+        The batch's average fill (the step's opening last price where nothing was sold).
+    closed, notional : array (T,)
+        Contracts liquidated and their USD value at the step.
+    hit : array of int (T,)
+        Traders liquidated (reduced or closed) at the step.
+    market : array (T,)
+        Net contracts the market bought from liquidations (longs' sales minus shorts' purchases).
+    fund : array (T,)
+        The fund's balance after the step.
+    adl, adl_fills, uncovered : array (T,)
+        Contracts deleveraged, counterparties filled and the loss left uncovered at the step.
+    first : array of int (n,)
+        Each trader's first liquidation step (−1: never).
+    qty, margin, cash : array (n,)
+        Contracts and margin at the end, and cash paid out (ADL, or equity left where no bankruptcy price exists).
+    ledger : RiskFund
+        The fund's rows.
+    shock_order : float
+        USD notional of the shock's own sale.
+    baseline : float or None
+        Notional liquidated by the same shock in an impact-free book (None: not run).
+    """
+
+    times: FloatArray
+    last: FloatArray
+    index: FloatArray
+    mark: FloatArray
+    fill: FloatArray
+    closed: FloatArray
+    notional: FloatArray
+    hit: NDArray[np.intp]
+    market: FloatArray
+    fund: FloatArray
+    adl: FloatArray
+    adl_fills: NDArray[np.intp]
+    uncovered: FloatArray
+    first: NDArray[np.intp]
+    qty: FloatArray
+    margin: FloatArray
+    cash: FloatArray
+    ledger: RiskFund
+    population: Population
+    shock: Shock
+    book: Book
+    shock_order: float
+    baseline: float | None = None
+    start_fund: float = field(default=0.0)
+
+    @property
+    def multiplier(self) -> float | None:
+        """Cascade multiplier: (shock order + notional liquidated) ÷ (shock order + notional liquidated
+        by the shock alone, in a book without impact). 1.0 when neither liquidated anything; ``inf``
+        when only the cascade did; None when no baseline was run."""
+        if self.baseline is None:
+            return None
+        total, alone = self.shock_order + float(self.notional.sum()), self.shock_order + self.baseline
+        if alone > 0:
+            return total / alone
+        return 1.0 if total == 0 else math.inf
+
+    def summary(self) -> dict[str, float | None]:
+        """The run in a few numbers (amounts of money in the settle currency, volume in USD)."""
+        start = float(self.last[0])
+        return {
+            "traders liquidated": float(np.count_nonzero(self.first >= 0)),
+            "contracts liquidated": float(self.closed.sum()),
+            "notional liquidated (USD)": float(self.notional.sum()),
+            "shock order (USD)": self.shock_order,
+            "cascade multiplier": self.multiplier,
+            "largest last move (%)": float(100 * np.max(np.abs(self.last / start - 1))),
+            "largest mark move (%)": float(100 * np.max(np.abs(self.mark / float(self.mark[0]) - 1))),
+            "fund loss": max(self.start_fund - float(self.fund[-1]), 0.0),
+            "fund at the end": float(self.fund[-1]),
+            "ADL fills": float(self.adl_fills.sum()),
+            "uncovered": float(self.uncovered.sum()),
+        }
+
+    def table(self, only_active: bool = True) -> list[dict[str, float]]:
+        """The per-step table (:data:`COLUMNS`), one dict a step; ``only_active``: steps with liquidations."""
+        cols = (self.times, self.last, self.index, self.mark, self.closed, self.notional, self.hit, self.fund,
+                self.adl, self.adl_fills, self.uncovered)
+        keep = np.flatnonzero(self.closed > 0) if only_active else np.arange(self.times.size)
+        return [{c: float(v[k]) for c, v in zip(COLUMNS, cols)} for k in keep.tolist()]
+
+    def _cells(self, row: Mapping[str, float]) -> list[str]:
+        return [_clock(row["time"]), *(f"{row[c]:,.2f}" for c in COLUMNS[1:4]), f"{row[COLUMNS[4]]:,.4g}",
+                f"{row[COLUMNS[5]]:,.0f}", f"{row[COLUMNS[6]]:,.0f}", f"{row[COLUMNS[7]]:,.2f}",
+                f"{row[COLUMNS[8]]:,.4g}", f"{row[COLUMNS[9]]:,.0f}", f"{row[COLUMNS[10]]:,.2f}"]
+
+    def __repr__(self) -> str:
+        return f"Cascade({self.shock}; " + ", ".join(_fmt(k, v) for k, v in self.summary().items()) + ")"
+
+    def _repr_html_(self) -> str:
+        rows = self.table()
+        head = "".join(f"<th>{escape(c)}</th>" for c in COLUMNS)
+        body = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in self._cells(r)) + "</tr>" for r in rows[:12])
+        more = f"<p>… {len(rows) - 12} more steps with liquidations</p>" if len(rows) > 12 else ""
+        return (f"<p>{escape(repr(self))}</p><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+                f"{more}")
+
+
+def _fmt(key: str, value: float | None) -> str:
+    if value is None:
+        return f"{key} —"
+    if math.isinf(value):
+        return f"{key} ∞"
+    return f"{key} {value:,.2f}" if value % 1 else f"{key} {value:,.0f}"
+
+
+# ---------------------------------------------------------------------- the engine
+@dataclass
+class _State:
+    """The traders' mutable arrays during a run (the engine's working copy)."""
+
+    side: FloatArray
+    qty: FloatArray
+    entry: FloatArray
+    margin: FloatArray
+    leverage: FloatArray
+    cash: FloatArray
+    trig: FloatArray  # liquidation price; 0 (long) / inf (short) where none or closed
+    watch: NDArray[np.bool_]  # health checked every step: the liquidation price proved unreliable
+
+    def positions(self, p: IsolatedPosition, who: NDArray[np.intp]) -> IsolatedPosition:
+        return IsolatedPosition(p.table, self.side[who], self.qty[who], self.entry[who], self.margin[who],
+                                self.leverage[who], p.fee_rate, p.requirement_at)
+
+    def retrigger(self, p: IsolatedPosition, who: NDArray[np.intp]) -> None:
+        """Recompute the liquidation prices of ``who`` (closed positions never trigger)."""
+        open_ = who[self.qty[who] > 0]
+        shut = who[self.qty[who] <= 0]
+        self.trig[shut] = np.where(self.side[shut] > 0, 0.0, np.inf)
+        self.watch[shut] = False
+        if open_.size:
+            self.trig[open_] = liquidation_price(p.table, self.side[open_], self.qty[open_], self.entry[open_],
+                                                 self.margin[open_], p.fee_rate, p.requirement_at).price
+
+
+def _health(p: IsolatedPosition, side: FloatArray, qty: FloatArray, entry: FloatArray, margin: FloatArray,
+            mark: float) -> FloatArray:
+    """``equity − requirement`` of positions given by arrays (qty may be 0), at ``mark``."""
+    c = p.table.contract
+    value_at = mark if p.requirement_at == "mark" else entry
+    equity = margin + np.asarray(c.upnl(side, qty, entry, mark))
+    return equity - np.asarray(requirement(p.table, qty, value_at, p.fee_rate))
+
+
+def _keep(p: IsolatedPosition, side: FloatArray, qty: FloatArray, entry: FloatArray, margin: FloatArray,
+          mark: float, policy: Policy, fraction: float | None) -> FloatArray:
+    """Contracts each position keeps after one step of ``policy`` (the rule of
+    :func:`tiermargin.liquidation.liquidate`, vectorized; 0: closed in full)."""
+    t = p.table
+    value_at = np.full_like(qty, mark) if p.requirement_at == "mark" else entry
+    tier = t.tier_index(_basis_size(t, qty, t.contract.value(qty, value_at))) + 1
+    if policy == "full":
+        return np.zeros_like(qty)
+    if policy == "fraction":
+        keep = qty * (1 - fraction)
+    elif policy in ("one-tier", "to-cap", "two-tiers"):
+        target = np.maximum(tier - (2 if policy == "two-tiers" else 1), 1)
+        cap = np.where(tier > 1, t.caps[target - 1], 0.0)  # tier 1 closes in full (its cap may be inf)
+        keep = np.asarray(t.contracts_at(cap * (1 - _NUDGE), value_at))
+    else:  # lowest-sufficient: the largest lower tier's cap at which the position is healthy
+        keep = np.zeros_like(qty)
+        for j in range(1, t.n_tiers):  # ascending: a larger healthy cap overwrites a smaller one
+            k = np.asarray(t.contracts_at(np.full_like(qty, t.caps[j - 1] * (1 - _NUDGE)), value_at))
+            ok = (j < tier) & (_health(p, side, k, entry, margin * k / qty, mark) > 0)
+            keep = np.where(ok, k, keep)
+    return np.where(tier == 1, 0.0, keep)
+
+
+@dataclass(frozen=True)
+class _Step:
+    """One step's liquidations: who, how many contracts, at which bankruptcy price."""
+
+    who: NDArray[np.intp]
+    closed: FloatArray
+    bankruptcy: FloatArray
+
+
+def _liquidate(st: _State, p: IsolatedPosition, who: NDArray[np.intp], mark: float, policy: Policy,
+               fraction: float | None) -> _Step:
+    """Reduce ``who`` (health ≤ 0 at ``mark``) step by step until healthy or closed; update the state."""
+    side, entry = st.side[who], st.entry[who]
+    qty, margin = st.qty[who].copy(), st.margin[who].copy()
+    bp = bankruptcy_price(p.table, side, qty, entry, margin)  # unchanged by proportional reductions
+    bankrupt = np.where(np.asarray(bp.exists), np.asarray(bp.price), mark)  # none: settled at the mark
+    active = np.ones(who.size, dtype=bool)
+    while active.any():
+        a = np.flatnonzero(active)
+        keep = _keep(p, side[a], qty[a], entry[a], margin[a], mark, policy, fraction)
+        margin[a] *= keep / qty[a]
+        qty[a] = keep
+        active[a] = (keep > 0) & (_health(p, side[a], keep, entry[a], margin[a], mark) <= 0)
+    closed = st.qty[who] - qty
+    # the closed share's margin is used up at the bankruptcy price; where none exists, the equity it
+    # leaves at the mark is paid out (0 where the bankruptcy price exists)
+    used = st.margin[who] - margin
+    st.cash[who] += used + np.asarray(p.table.contract.upnl(side, closed, entry, bankrupt))
+    st.qty[who], st.margin[who] = qty, margin
+    return _Step(who, closed, bankrupt)
+
+
+def _average_price(contract: Any, qty: FloatArray, price: FloatArray) -> float:
+    """The contract-weighted average of ``price`` in the contract's price coordinate (exact for PnL)."""
+    return float(contract.price_of(np.asarray(np.sum(qty * contract.coordinate(price)) / np.sum(qty))))
+
+
+def run(
+    population: Population,
+    shock: Shock = Shock(),
+    book: Book = Book(),
+    *,
+    policy: Policy | None = None,
+    fraction: float | None = None,
+    ranking: Ranking | None = None,
+    mark: MarkRule = "smoothed",
+    window: float = 300.0,
+    arbitrage: float = 0.3,
+    fund: RiskFund | float | None = None,
+    duration: float = DAY,
+    step: float = 60.0,
+    volatility: float = 0.5,
+    price: float | None = None,
+    seed: int = 0,
+    baseline: bool = True,
+) -> Cascade:
+    """Run a cascade (see the module docstring).
+
+    Parameters
+    ----------
+    population : Population
+        The traders (:func:`population`).
+    shock : Shock
+        What starts it.
+    book : Book
+        Depth and resilience of this venue's book.
+    policy, fraction : optional
+        Liquidation policy (default: the population's rulebook's; required where the rulebook has none).
+    ranking : {"pnl-leverage", "binance", "hyperliquid"}, optional
+        ADL ranking (default: the rulebook's, else "pnl-leverage").
+    mark : {"smoothed", "last"}
+        Liquidate on the mark ``index + MA(basis)`` or on the last price.
+    window : float
+        Basis moving-average window in seconds, > 0.
+    arbitrage : float
+        The arbitrage coefficient ``β`` in [0, 1]: how much of this venue's displacement the index follows.
+    fund : RiskFund or float, optional
+        The risk fund at the start (a float: a fund with that balance, in the settle currency); copied, not
+        changed. Default: :data:`FUND_SHARE` of the traders' open position value at entry.
+    duration, step : float
+        Length of the run and time between marks, seconds (default a day of 1,441 marks).
+    volatility : float
+        Annualized volatility of the fair price, >= 0.
+    price : float, optional
+        The fair price at the start (default: the traders' median entry).
+    seed : int
+        Seed of the fair-price walk.
+    baseline : bool
+        Also run the shock in a book without impact, for the cascade multiplier.
+
+    Examples
+    --------
+    >>> pop = population("okx", 2_000, seed=1)
+    >>> c = run(pop, Shock("market", 0.08), Book(depth=2_000_000))
+    >>> c.summary()["cascade multiplier"] > 1
+    True
+    """
+    if not isinstance(population, Population):
+        raise TypeError(f"population must be a Population (see cascade.population), got {type(population).__name__}")
+    if not isinstance(shock, Shock):
+        raise TypeError(f"shock must be a Shock, got {type(shock).__name__}")
+    if not isinstance(book, Book):
+        raise TypeError(f"book must be a Book, got {type(book).__name__}")
+    rules = population.rules
+    if policy is None:
+        if rules.policy is None:
+            raise ValueError(f"policy: rulebook {rules.id!r} has no liquidation policy; pass policy=")
+        policy, fraction = rules.policy, rules.fraction if fraction is None else fraction
+    policy, fraction = _checked_policy(policy, fraction)
+    ranking = ranking or rules.adl or "pnl-leverage"
+    _check.one_of("ranking", ranking, get_args(Ranking))
+    _check.one_of("mark", mark, get_args(MarkRule))
+    w = float(_check.positive("window", window))
+    beta = float(_check.finite("arbitrage", arbitrage))
+    if not 0 <= beta <= 1:
+        raise ValueError(f"arbitrage must be in [0, 1], got {arbitrage!r}")
+    if fund is None:
+        fund = RiskFund(FUND_SHARE * float(np.sum(population.positions.value(population.positions.entry))))
+    elif not isinstance(fund, RiskFund):
+        fund = RiskFund(float(_check.nonnegative("fund", fund)))
+    length, dt = float(_check.positive("duration", duration)), float(_check.positive("step", step))
+    if length / dt > 1_000_000:
+        raise ValueError(f"step: {length / dt:,.0f} steps is too many (at most 1,000,000); use a longer step")
+    if shock.at > length:
+        raise ValueError(f"shock: at {shock.at:,.0f} s is after the end of the run ({length:,.0f} s)")
+    times = np.arange(0.0, length + dt / 2, dt)
+    start = float(np.median(population.positions.entry)) if price is None else price
+    fair = fair_prices(times, start, volatility, seed, shock)
+    args = (policy, fraction, ranking, mark, w, beta)
+    out = _simulate(population, shock, book, *args, copy.deepcopy(fund), times, fair)
+    if not baseline:
+        return out
+    calm = _simulate(population, shock, Book(math.inf, book.half_life), *args, copy.deepcopy(fund), times, fair)
+    return replace(out, baseline=float(calm.notional.sum()))
+
+
+def _simulate(pop: Population, shock: Shock, book: Book, policy: Policy, fraction: float | None, ranking: Ranking,
+              mark_rule: MarkRule, window: float, beta: float, ledger: RiskFund, times: FloatArray,
+              fair: FloatArray) -> Cascade:
+    p = pop.positions
+    contract = p.table.contract
+    n, T = len(pop), times.size
+    st = _State(np.array(p.side, dtype=np.float64), np.array(p.qty, dtype=np.float64),
+                np.array(p.entry, dtype=np.float64), np.array(p.margin, dtype=np.float64),
+                np.array(p.leverage, dtype=np.float64), np.zeros(n), np.zeros(n), np.zeros(n, dtype=bool))
+    st.retrigger(p, np.arange(n))
+    longs = st.side > 0
+    first = np.full(n, -1, dtype=np.intp)
+    rec = {k: np.zeros(T) for k in ("last", "index", "mark", "fill", "closed", "notional", "market", "fund", "adl",
+                                    "uncovered")}
+    hit, fills = np.zeros(T, dtype=np.intp), np.zeros(T, dtype=np.intp)
+    cum_basis = np.zeros(T + 1)
+    j0, d = 0, 0.0
+    shock_k = int(np.searchsorted(times, shock.at))
+    decay = book.recovery(float(times[1] - times[0])) if T > 1 else 1.0
+    for k in range(T):
+        d *= decay
+        if k == shock_k and shock.kind != "market":
+            d += math.log1p(-shock.size) if shock.kind == "venue" else float(book.move(shock.size))
+        last = float(fair[k] * math.exp(d))
+        index = float(fair[k] * math.exp(beta * d))
+        cum_basis[k + 1] = cum_basis[k] + (last - index)
+        while times[j0] <= times[k] - window:
+            j0 += 1
+        m = float(mark_price(index, (cum_basis[k + 1] - cum_basis[j0]) / (k + 1 - j0))) if mark_rule == "smoothed" \
+            else last
+        if m <= 0:
+            raise ValueError(f"book: the mark price fell to {m:,.2f} at {_clock(DAY_START + times[k])}; "
+                             "the book is too thin for this shock (raise depth)")
+        rec["index"][k], rec["mark"][k], rec["fill"][k] = index, m, last
+        cand = np.flatnonzero(np.where(longs, st.trig >= m, st.trig <= m) | st.watch)
+        if cand.size:
+            h = _health(p, st.side[cand], st.qty[cand], st.entry[cand], st.margin[cand], m)
+            due = cand[(h <= 0) & (st.qty[cand] > 0)]
+            st.watch[cand[(h > 0) & ~st.watch[cand]]] = True  # triggered but healthy: watch from now on
+            if due.size:
+                d += _settle(st, p, ledger, _liquidate(st, p, due, m, policy, fraction), k, times, last, m,
+                             ranking, book, rec, fills)
+                st.retrigger(p, due)
+                hit[k] = due.size
+                first[due[first[due] < 0]] = k
+        rec["last"][k] = fair[k] * math.exp(d)
+        rec["fund"][k] = ledger.balance
+    return Cascade(DAY_START + times, rec["last"], rec["index"], rec["mark"], rec["fill"], rec["closed"],
+                   rec["notional"], hit, rec["market"], rec["fund"], rec["adl"], fills, rec["uncovered"], first,
+                   st.qty, st.margin, st.cash, ledger, pop, shock, book, shock.order(book),
+                   start_fund=ledger.start_balance)
+
+
+def _settle(st: _State, p: IsolatedPosition, ledger: RiskFund, s: _Step, k: int, times: FloatArray, last: float,
+            mark: float, ranking: Ranking, book: Book, rec: dict[str, FloatArray], fills: NDArray[np.intp]) -> float:
+    """Fill the step's batch, book it in the fund, deleverage what the fund cannot pay; return the book's move."""
+    contract = p.table.contract
+    side = st.side[s.who]
+    usd = np.asarray(contract.usd_value(s.closed, last))
+    fill = float(book.fill(last, float(np.sum(side * usd))))
+    surplus = np.asarray(contract.upnl(side, s.closed, s.bankruptcy, fill))
+    t = DAY_START + float(times[k])
+    gains, losses = float(surplus[surplus > 0].sum()), float(surplus[surplus < 0].sum())
+    ledger.record(t, gains, f"step {k}: surpluses")
+    shortfall = ledger.record(t, losses, f"step {k}: losses") if losses < 0 else 0.0
+    to_market = s.closed.copy()
+    if shortfall > 0:
+        share = np.where(surplus < 0, s.closed * shortfall / -losses, 0.0)  # adl_qty, each loser's part
+        for liquidated in (1.0, -1.0):
+            mine = (side == liquidated) & (share > 0)
+            if not mine.any():
+                continue
+            left = _deleverage(st, p, liquidated, share[mine], s.bankruptcy[mine], mark, ranking, rec, fills, k)
+            # contracts the queue could not take go to the market after all; their loss is uncovered
+            to_market[mine] -= share[mine] * (1 - left)
+            rec["uncovered"][k] += left * shortfall * float(-surplus[mine].sum()) / -losses
+    rec["closed"][k] = float(s.closed.sum())
+    rec["notional"][k] = float(usd.sum())
+    rec["fill"][k] = fill
+    net = float(np.sum(side * to_market))
+    rec["market"][k] = net
+    return float(book.move(net * float(contract.usd_value(1.0, last))))
+
+
+def _deleverage(st: _State, p: IsolatedPosition, liquidated: float, qty: FloatArray, bankrupt: FloatArray,
+                mark: float, ranking: Ranking, rec: dict[str, FloatArray], fills: NDArray[np.intp], k: int) -> float:
+    """Close ``qty`` contracts of the ``liquidated`` side against the ADL queue at their average bankruptcy
+    price; return the share the queue could not take."""
+    contract = p.table.contract
+    need = float(qty.sum())
+    price = _average_price(contract, qty, bankrupt)
+    pool = np.flatnonzero((st.qty > 0) & (st.side == -liquidated))
+    if pool.size:
+        pool = pool[candidates(st.positions(p, pool), mark, liquidated)]
+    if pool.size == 0:
+        return 1.0
+    held = st.positions(p, pool)
+    dl = deleverage(liquidated, need, price, held.qty, held.entry, scores(held, mark, ranking), contract=contract)
+    who = pool[dl.who]
+    part = dl.qty / st.qty[who]
+    st.cash[who] += st.margin[who] * part + dl.pnl
+    st.margin[who] -= st.margin[who] * part
+    st.qty[who] = np.where(dl.qty >= st.qty[who], 0.0, st.qty[who] - dl.qty)
+    st.retrigger(p, who)
+    rec["adl"][k] += need - dl.unmatched
+    fills[k] += who.size
+    return dl.unmatched / need
+
+
+# ---------------------------------------------------------------------- comparisons
+def flat_table(table: TierTable, rate: float) -> TierTable:
+    """``table`` with one flat maintenance margin rate for every size (same contract and basis)."""
+    r = float(_check.rate("rate", rate, low_open=True))
+    return TierTable.single(r, contract=table.contract, basis=table.basis, form=table.form,
+                            symbol=f"flat {r:.2%}", venue=table.venue)
+
+
+def variants(population: Population, axis: str, book: Book = Book(), policy: Policy | None = None,
+             ) -> dict[str, tuple[Population, dict[str, Any]]]:
+    """The runs one comparison makes: label → (population, keyword arguments of :func:`run`).
+
+    ``"tiers"``: the tiered table, a flat rate equal to tier 1's and one equal to the notional-weighted
+    average of the traders' rates (:meth:`Population.average_rate`), same traders and margins.
+    ``"form"``: the table charged in continuous and in step form. ``"policy"``: stepwise (the policy
+    given, else the rulebook's) vs full liquidation. ``"mark"``: liquidating on the smoothed mark vs on
+    the last price. ``"book"``: ``book`` vs one a tenth as deep.
+    """
+    _check.one_of("axis", axis, AXES)
+    t = population.table
+    if axis == "tiers":
+        return {"tiered": (population, {}),
+                f"flat {t.mmr[0]:.2%} (tier 1)": (population.with_table(flat_table(t, t.mmr[0])), {}),
+                f"flat {population.average_rate():.2%} (average)":
+                    (population.with_table(flat_table(t, population.average_rate())), {})}
+    if axis == "form":
+        return {form: (population.with_table(t.with_form(form)), {}) for form in ("continuous", "step")}
+    if axis == "policy":
+        stepwise = policy or population.rules.policy
+        if stepwise is None or stepwise == "full":
+            raise ValueError("policy: pass a stepwise policy to compare with full liquidation")
+        return {f"stepwise ({stepwise})": (population, {"policy": stepwise}), "full": (population, {"policy": "full"})}
+    if axis == "mark":
+        return {"smoothed mark": (population, {"mark": "smoothed"}), "last price": (population, {"mark": "last"})}
+    return {f"deep ({book.depth:,.0f} USD per 1 %)": (population, {"book": book}),
+            f"thin ({book.depth / 10:,.0f} USD per 1 %)": (population, {"book": Book(book.depth / 10, book.half_life)})}
+
+
+def compare(population: Population, axis: str, shock: Shock = Shock(), book: Book = Book(),
+            **kwargs: Any) -> dict[str, Cascade]:
+    """One comparison (:func:`variants`, ``axis`` one of :data:`AXES`): label → :class:`Cascade`, the
+    same shock, book and other :func:`run` arguments for every variant.
+
+    Examples
+    --------
+    >>> pop = population("hyperliquid", 500, seed=3)
+    >>> runs = compare(pop, "mark", Shock("venue", 0.1), baseline=False)
+    >>> list(runs)
+    ['smoothed mark', 'last price']
+    """
+    policy = kwargs.get("policy")
+    out = {}
+    for label, (pop, extra) in variants(population, axis, book, policy).items():
+        args = {"book": book, **kwargs, **extra}
+        out[label] = run(pop, shock, **args)
+    return out
+
+
+def sweep(
+    rules: Rulebook | str,
+    axis: str,
+    shocks: Iterable[Shock],
+    seeds: Sequence[int] = (0, 1, 2),
+    n: int = 2_000,
+    book: Book = Book(),
+    **kwargs: Any,
+) -> list[dict[str, Any]]:
+    """Run a comparison over a grid of shocks and seeds; a tidy table, one row a run.
+
+    Each seed draws a population (:func:`population`, seed ``s``) and a fair-price walk (``seed=s``);
+    every row holds the axis, variant, shock, seed and the run's :meth:`Cascade.summary`.
+    """
+    if isinstance(seeds, (int, np.integer)) or not len(seeds):
+        raise ValueError(f"seeds must be a non-empty sequence of integers, got {seeds!r}")
+    grid = list(shocks)
+    if not grid or not all(isinstance(s, Shock) for s in grid):
+        raise ValueError("shocks must be a non-empty iterable of Shock")
+    rows = []
+    for seed in seeds:
+        pop = population(rules, n, seed=seed)
+        for shock in grid:
+            for label, c in compare(pop, axis, shock, book, seed=seed, **kwargs).items():
+                rows.append({"axis": axis, "variant": label, "shock": str(shock), "shock size": shock.size,
+                             "seed": int(seed), **c.summary()})
+    return rows

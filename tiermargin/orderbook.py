@@ -1,0 +1,97 @@
+"""A documented order-book model for liquidation orders: depth, price impact and resilience.
+
+The cascade engine (:mod:`tiermargin.cascade`) sends every liquidation order to this book. The model
+is the transient-impact book of Obizhaeva & Wang ("Optimal trading strategy and supply/demand
+dynamics", *Journal of Financial Markets* 16, 2013), written in log price so that no sale, however
+large, can push a price to zero or below:
+
+* **Depth.** Every 1 % of (log) price away from the mid holds ``depth`` of resting orders, in USD
+  notional. A net sale of ``V`` USD therefore moves the mid by
+
+  .. math:: \\Delta \\ln P = -\\frac{V}{100\\,\\text{depth}},
+
+  and fills on average at the midpoint of its sweep, ``P·exp(Δ ln P / 2)`` (a buy: the same with
+  ``V < 0``). Selling 1 % of depth moves the price 0.01 %; selling 10 × depth moves it 1 − e⁻⁰·¹ ≈ 9.5 %.
+* **Resilience.** Market makers refill the book: the displacement ``d = ln(last / fair)`` that the
+  orders left decays exponentially, halving every ``half_life`` seconds.
+
+Real 1 %-depth figures for BTC perpetuals on large venues are in the hundreds of millions of USD in
+calm markets and fall by an order of magnitude in a crash (the depth is what a cascade consumes);
+the lessons use round teaching values, not a calibration.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from . import _check
+from ._check import FloatArray
+
+
+def _positive_or_inf(name: str, x: float) -> float:
+    """``x`` as a float > 0, ``math.inf`` allowed (an infinitely deep book, or one that never recovers)."""
+    if isinstance(x, bool) or not isinstance(x, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number > 0 (inf allowed), got {x!r}")
+    v = float(x)
+    if math.isnan(v) or v <= 0:
+        raise ValueError(f"{name} must be > 0 (inf allowed), got {x!r}")
+    return v
+
+
+@dataclass(frozen=True)
+class Book:
+    """The book liquidation orders hit (see the module docstring).
+
+    Parameters
+    ----------
+    depth : float
+        USD notional resting per 1 % of price from the mid, > 0; ``math.inf``: no price impact.
+    half_life : float
+        Seconds for half the displacement left by orders to be refilled, > 0; ``math.inf``: never.
+
+    Examples
+    --------
+    Selling 10 million USD into a book 20 million deep per 1 % moves the mid 0.5 % (in log):
+
+    >>> b = Book(depth=20_000_000, half_life=300)
+    >>> round(float(b.move(10_000_000)), 6)
+    -0.005
+    >>> round(b.recovery(300), 6)
+    0.5
+    """
+
+    depth: float = 20_000_000.0
+    half_life: float = 300.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "depth", _positive_or_inf("depth", self.depth))
+        object.__setattr__(self, "half_life", _positive_or_inf("half_life", self.half_life))
+
+    @property
+    def has_impact(self) -> bool:
+        """Whether orders move the price (a finite depth)."""
+        return math.isfinite(self.depth)
+
+    def move(self, notional: ArrayLike) -> float | FloatArray:
+        """Log-price move ``−V/(100·depth)`` of a net sale of ``notional`` USD (a buy: ``notional < 0``)."""
+        v = _check.finite("notional", notional)
+        return _check.scalar_or_array(-v / (100.0 * self.depth))
+
+    def fill(self, price: ArrayLike, notional: ArrayLike) -> float | FloatArray:
+        """Average fill of a net sale of ``notional`` USD starting at ``price``: ``price·exp(move/2)``."""
+        p = _check.positive("price", price)
+        return _check.scalar_or_array(p * np.exp(np.asarray(self.move(notional)) / 2.0))
+
+    def recovery(self, dt: float) -> float:
+        """Share of a displacement still there after ``dt`` seconds: ``2^(−dt/half_life)``."""
+        t = float(_check.nonnegative("dt", dt))
+        return float(2.0 ** (-t / self.half_life))
+
+    def order_for(self, drop: float) -> float:
+        """USD notional whose sale moves the mid down by ``drop`` (a fraction in (0, 1)): ``−100·depth·ln(1 − drop)``."""
+        x = float(_check.rate("drop", drop, low_open=True))
+        return -100.0 * self.depth * math.log1p(-x)
