@@ -1,4 +1,8 @@
-"""The liquidation waterfall: a hand-computed ADL example, money conservation, the fund never negative."""
+"""The liquidation waterfall: a hand-computed ADL example, money conservation, the fund never negative, and a
+schedule settled against many funds equal to the reference run."""
+
+import copy
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -7,7 +11,8 @@ from hypothesis import strategies as st
 
 import tiermargin as tm
 from tiermargin import waterfall as wf
-from tiermargin.liquidation import Execution
+from tiermargin.liquidation import POLICIES, Execution, liquidate
+from tiermargin.rules import preset
 
 FLAT = tm.TierTable.single(0.005, max_leverage=100)
 BTC = tm.load_table("binance-usdm-btcusdt-2021")
@@ -200,3 +205,161 @@ def test_reconciliation_cut_and_seeds():
             wf.traders(BTC, 5, 60_000, seed=bad)
         with pytest.raises(ValueError, match="seed must be an integer >= 0"):
             wf.crash_path(seed=bad)
+
+
+# ---------------------------------------------------------------- a schedule settled against many funds
+def reference_run(positions, times, marks, fund, policy="one-tier", fraction=None, execution=Execution(),
+                  ranking="pnl-leverage"):
+    """``run`` as it was before :class:`~tiermargin.waterfall.Schedule` (commit 8ce9fa5), kept as the reference:
+    every trader liquidated afresh along the path, the fund's shortfalls deleveraged as they come."""
+    t, m = np.asarray(times, dtype=float), np.asarray(marks, dtype=float)
+    base = positions[:]
+    qty, margin = np.array(base.qty, dtype=np.float64), np.array(base.margin, dtype=np.float64)
+    cash = np.zeros_like(qty)
+    is_open = np.ones(qty.size, dtype=bool)
+    ledger = copy.deepcopy(fund)
+    steps = []
+
+    def current(index):
+        return replace(base[index], qty=qty[index], margin=margin[index])
+
+    def first_trigger(index, k):
+        out = np.full(index.size, np.inf)
+        live = is_open[index]
+        if k < m.size and live.any():
+            hit = np.asarray(current(index[live]).health(m[k:, None])) <= 0
+            out[live] = np.where(hit.any(axis=0), k + np.argmax(hit, axis=0), np.inf)
+        return out
+
+    def settle(i, e):
+        if e.contracts_closed == 0:
+            return wf.Step(i, e, 0.0, 0.0, 0.0, None, 0.0)
+        shortfall = ledger.record(e.time, e.surplus, f"trader {i}: {e.action}")
+        if shortfall == 0:
+            return wf.Step(i, e, e.surplus, 0.0, e.contracts_closed, None, 0.0)
+        to_adl = float(tm.adl.adl_qty(e.contracts_closed, shortfall, e.surplus))
+        side = float(base.side[i])
+        others = np.flatnonzero(is_open & (np.arange(qty.size) != i))
+        if others.size:
+            others = others[tm.adl.candidates(current(others), e.mark, side)]
+        if others.size == 0:
+            return wf.Step(i, e, e.surplus + shortfall, shortfall, e.contracts_closed, None, shortfall)
+        pool = current(others)
+        d = tm.adl.deleverage(side, to_adl, e.bankruptcy_price, pool.qty, pool.entry,
+                              tm.adl.scores(pool, e.mark, ranking), contract=base.table.contract)
+        who = others[d.who]
+        share = d.qty / qty[who]
+        cash[who] += margin[who] * share + d.pnl
+        margin[who] -= margin[who] * share
+        qty[who] -= d.qty
+        is_open[who] = qty[who] > 0
+        return wf.Step(i, e, e.surplus + shortfall, shortfall, e.contracts_closed - to_adl + d.unmatched,
+                       d._replace(who=who), shortfall * d.unmatched / to_adl)
+
+    trigger = first_trigger(np.arange(qty.size), 0)
+    while np.isfinite(k := trigger.min()):
+        k = int(k)
+        for i in np.flatnonzero(trigger == k).tolist():
+            if trigger[i] != k:
+                continue
+            log = liquidate(current(np.intp(i)), t[k:k + 1], m[k:k + 1], policy, fraction, execution)
+            changed = [i]
+            for e in log.events:
+                steps.append(settle(i, e))
+                if steps[-1].deleveraged is not None:
+                    changed.extend(steps[-1].deleveraged.who.tolist())
+            qty[i] = 0.0 if log.final is None else float(log.final.qty)
+            margin[i] = 0.0 if log.final is None else float(log.final.margin)
+            is_open[i] = log.final is not None
+            touched = np.unique(changed)
+            trigger[touched] = first_trigger(touched, k + 1)
+    return wf.Waterfall(tuple(steps), ledger, base, qty, margin, cash)
+
+
+def assert_same(a, b):
+    """Two waterfalls equal to the last bit: every step, the ledger, the final positions and cash."""
+    assert len(a.steps) == len(b.steps)
+    for x, y in zip(a.steps, b.steps):
+        fields = ("trader", "event", "fund", "shortfall", "to_market", "uncovered")
+        assert [getattr(x, f) for f in fields] == [getattr(y, f) for f in fields]
+        assert (x.deleveraged is None) == (y.deleveraged is None)
+        for field in () if x.deleveraged is None else tm.adl.Deleveraging._fields:
+            np.testing.assert_array_equal(getattr(x.deleveraged, field), getattr(y.deleveraged, field), strict=True)
+    assert a.fund.entries == b.fund.entries
+    for field in ("qty", "margin", "cash"):
+        np.testing.assert_array_equal(getattr(a, field), getattr(b, field), strict=True)
+    np.testing.assert_array_equal(a.start.qty, b.start.qty)
+
+
+def relapses(w):
+    """Traders liquidated after ADL took part of their position (their liquidation is not the schedule's)."""
+    hit, out = set(), set()
+    for s in w.steps:
+        out |= {s.trader} & hit
+        hit |= set() if s.deleveraged is None else set(s.deleveraged.who.tolist())
+    return out
+
+
+FUNDS = (1e7, 100.0, 3_000.0, 1e7, 100.0, 30_000.0)  # rich, dry, in between, and again: the schedule is reused
+
+
+@pytest.mark.parametrize("seed, crash, policy, ranking, drawdown", [
+    (0, 0.15, "one-tier", "pnl-leverage", None), (3, 0.15, "fraction", "binance", None),
+    (7, -0.2, "full", "hyperliquid", None), (6, 0.3, "lowest-sufficient", "pnl-leverage", 0.5),
+    (5, -0.2, preset("hyperliquid"), "binance", 0.3)])
+def test_a_schedule_settles_every_fund_exactly_as_the_reference_run(seed, crash, policy, ranking, drawdown):
+    pop = wf.traders(BTC, 60, 60_000, seed=seed)
+    times, marks = wf.crash_path(depth=crash, seed=seed, step=300)
+    execution = Execution("impact", 1e6)
+    fraction = 0.2 if policy == "fraction" else None
+    day = wf.Schedule(pop, times, marks, policy, fraction, execution)
+    adl_runs, relapsed = 0, 0
+    for fund in FUNDS:
+        start = tm.RiskFund(fund, drawdown=drawdown)
+        w = day.run(start, ranking)
+        assert_same(w, reference_run(pop, times, marks, tm.RiskFund(fund, drawdown=drawdown), policy, fraction,
+                                     execution, ranking))
+        assert_same(w, wf.run(pop, times, marks, start, policy, fraction, execution, ranking))  # run: a fresh schedule
+        assert start.entries == ()  # the fund passed in is copied
+        adl_runs += w.summary()["contracts deleveraged"] > 0
+        relapsed += bool(relapses(w))
+    assert 0 < adl_runs < len(FUNDS)  # the dry funds run into ADL, the rich ones do not
+    if seed == 0:
+        assert relapsed  # a trader deleveraged, then liquidated: computed afresh, not taken from the schedule
+
+
+def test_the_explorers_day_on_a_schedule_is_the_reference_run():
+    pop = wf.traders(BTC, 200, 60_000, seed=0)
+    times, marks = wf.crash_path()
+    execution = Execution("impact", 2e7)
+    day = wf.Schedule(pop, times, marks, execution=execution)
+    for fund in (1e5, 1e2, 1e4, 2e4, 5e4, 1e6):
+        assert_same(day.run(tm.RiskFund(fund)), reference_run(pop, times, marks, tm.RiskFund(fund), execution=execution))
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 10_000), funds=st.lists(st.floats(0, 100_000), min_size=2, max_size=4),
+       depth=st.floats(5e5, 5e7), crash=st.floats(-0.3, 0.3), policy=st.sampled_from(POLICIES),
+       ranking=st.sampled_from(["pnl-leverage", "binance", "hyperliquid"]))
+def test_a_schedule_matches_the_reference_run_on_any_day(seed, funds, depth, crash, policy, ranking):
+    pop = wf.traders(BTC, 30, 60_000, seed=seed)
+    times, marks = wf.crash_path(depth=crash, seed=seed, step=600)
+    fraction = 0.25 if policy == "fraction" else None
+    day = wf.Schedule(pop, times, marks, policy, fraction, Execution("impact", depth))
+    for fund in funds:
+        assert_same(day.run(tm.RiskFund(fund), ranking),
+                    reference_run(pop, times, marks, tm.RiskFund(fund), policy, fraction, Execution("impact", depth),
+                                  ranking))
+
+
+def test_a_schedules_bad_input():
+    pop = wf.traders(BTC, 5, 60_000)
+    day = wf.Schedule(pop, [0.0, 1.0], [60_000.0, 59_000.0])
+    with pytest.raises(ValueError, match="ranking"):
+        day.run(tm.RiskFund(0), ranking="bybit")
+    with pytest.raises(TypeError, match="fund must be a RiskFund"):
+        day.run(5.0)
+    with pytest.raises(ValueError, match="policy"):
+        wf.Schedule(pop, [0.0], [60_000.0], policy="half")
+    with pytest.raises(TypeError, match="IsolatedPosition"):
+        wf.Schedule(pop.qty, [0.0], [60_000.0])

@@ -35,7 +35,7 @@ from . import _check
 from ._check import FloatArray
 from .adl import Deleveraging, _queue, adl_qty, candidates, deleverage, lights, scores
 from .isolated import IsolatedPosition
-from .liquidation import Execution, LiquidationEvent, _policy_of, liquidate
+from .liquidation import Execution, LiquidationEvent, LiquidationLog, _policy_of, liquidate
 from .market import Wick, synthetic_market
 from .markprice import mark_prices
 from .riskfund import DAY, HOUR, RiskFund
@@ -314,8 +314,13 @@ class Waterfall:
 
 
 def _holding(start: IsolatedPosition, qty: FloatArray, margin: FloatArray, index: ArrayLike) -> IsolatedPosition:
-    """The traders at ``index`` as they hold now: their start positions with contracts ``qty`` and margin ``margin``."""
-    return replace(start[index], qty=qty[index], margin=margin[index])
+    """The traders at ``index`` as they hold now: their start positions with contracts ``qty`` and margin ``margin``.
+
+    ``start`` is a one-dimensional array of positions (every field an array of its length), so ``start[index]``
+    is built in one step, with the new contracts and margin.
+    """
+    return replace(start, side=start.side[index], qty=qty[index], entry=start.entry[index], margin=margin[index],
+                   leverage=start.leverage[index])
 
 
 def _clock(t: float) -> str:
@@ -336,6 +341,9 @@ def run(
 ) -> Waterfall:
     """Run the waterfall for an array of traders along a mark-price path (see the module docstring).
 
+    Equal to ``Schedule(positions, times, marks, policy, fraction, execution).run(fund, ranking)``; keep the
+    :class:`Schedule` to run the same day against several funds or rankings.
+
     Parameters
     ----------
     positions : IsolatedPosition
@@ -349,79 +357,185 @@ def run(
     ranking : {"pnl-leverage", "binance", "hyperliquid"}
         The ADL ranking (:func:`~tiermargin.adl.scores`).
     """
-    if not isinstance(positions, IsolatedPosition):
-        raise TypeError(f"positions must be an IsolatedPosition array, got {type(positions).__name__}")
-    if len(positions.shape) != 1:
-        raise ValueError(f"positions must be a one-dimensional array of positions, got shape {positions.shape}")
-    if not isinstance(fund, RiskFund):
-        raise TypeError(f"fund must be a RiskFund, got {type(fund).__name__}")
-    _policy_of(policy, fraction)
-    t, m = _check.path(times, marks)
-    base = positions[:]
-    qty, margin = np.array(base.qty, dtype=np.float64), np.array(base.margin, dtype=np.float64)
-    cash = np.zeros_like(qty)
-    is_open = np.ones(qty.size, dtype=bool)
-    ledger = copy.deepcopy(fund)
-    steps: list[Step] = []
+    return Schedule(positions, times, marks, policy, fraction, execution).run(fund, ranking)
 
-    def current(index: np.ndarray) -> IsolatedPosition:
-        return _holding(base, qty, margin, index)
 
-    def first_trigger(index: np.ndarray, k: int) -> FloatArray:
-        """For each position in ``index``, the first path index >= k where its health is <= 0 (∞: none)."""
-        out = np.full(index.size, np.inf)
-        live = is_open[index]
-        if k < m.size and live.any():
-            hit = np.asarray(current(index[live]).health(m[k:, None])) <= 0
-            out[live] = np.where(hit.any(axis=0), k + np.argmax(hit, axis=0), np.inf)
-        return out
+@dataclass
+class _Holdings:
+    """The traders as a run changes them: contracts, isolated margin, open or not (a working copy of ``start``)."""
 
-    # event-driven: jump to the next time a position is liquidated; re-check only those that changed
-    trigger = first_trigger(np.arange(qty.size), 0)
-    while np.isfinite(k := trigger.min()):
-        k = int(k)
-        for i in np.flatnonzero(trigger == k).tolist():
-            if trigger[i] != k:  # deleveraged earlier at this time: re-checked from the next mark
-                continue
-            log = liquidate(current(np.intp(i)), t[k:k + 1], m[k:k + 1], policy, fraction, execution)
+    start: IsolatedPosition
+    qty: FloatArray
+    margin: FloatArray
+    is_open: NDArray[np.bool_]
+
+    @classmethod
+    def of(cls, start: IsolatedPosition) -> _Holdings:
+        qty = np.array(start.qty, dtype=np.float64)
+        return cls(start, qty, np.array(start.margin, dtype=np.float64), np.ones(qty.size, dtype=bool))
+
+    def current(self, index: ArrayLike) -> IsolatedPosition:
+        """The traders at ``index`` as they hold now."""
+        return _holding(self.start, self.qty, self.margin, index)
+
+    def keep(self, i: int, log: LiquidationLog) -> None:
+        """Trader ``i`` as its liquidation ``log`` leaves it."""
+        self.qty[i] = 0.0 if log.final is None else float(log.final.qty)
+        self.margin[i] = 0.0 if log.final is None else float(log.final.margin)
+        self.is_open[i] = log.final is not None
+
+
+class Schedule:
+    """A day's liquidations, computed once and settled against any fund: :func:`run` in two parts.
+
+    A trader's liquidation steps depend only on its own position and the path — until ADL takes part of
+    it. So each trader's liquidations as they happen while no ADL touches it (its *solo* schedule: each
+    liquidation, as :func:`~tiermargin.liquidation.liquidate` returns it at the mark that triggers it, and
+    the mark that triggers the next one) do not depend on the fund, its drawdown threshold or the ADL
+    ranking. The schedule computes them on demand and keeps them; :meth:`run` walks the day in the order
+    of :func:`run` (the next trigger, ties by trader index), books each step in the fund and hands any
+    shortfall to ADL, taking a trader's next liquidation from the schedule while ADL has not touched that
+    trader and the liquidation falls at the mark the schedule has for it, and computing it otherwise.
+    Every number is that of :func:`run` computed from scratch: what is reused is what the same calls
+    return for the same position and path. Running a day again against another fund costs the booking
+    and the ADL, not the liquidations (lesson 06's explorer: the "starting fund" control).
+
+    Parameters
+    ----------
+    positions : IsolatedPosition
+        The traders: a one-dimensional array of positions on one table (e.g. :func:`traders`).
+    times, marks : array (T,)
+        The path: UTC epoch seconds (sorted) and mark prices (> 0).
+    policy, fraction, execution
+        The liquidation procedure, as in :func:`~tiermargin.liquidation.liquidate`.
+
+    Examples
+    --------
+    >>> import tiermargin as tm
+    >>> times, marks = crash_path(seed=1, step=600)
+    >>> day = Schedule(traders(tm.load_table("binance-usdm-btcusdt-2021"), 40, 60_000, seed=1), times, marks)
+    >>> [len(day.run(tm.RiskFund(f)).steps) for f in (1e3, 1e6)] == [len(run(day.start, times, marks,
+    ...     tm.RiskFund(f)).steps) for f in (1e3, 1e6)]
+    True
+    """
+
+    def __init__(self, positions: IsolatedPosition, times: ArrayLike, marks: ArrayLike,
+                 policy: Policy | Rulebook = "one-tier", fraction: float | None = None,
+                 execution: Execution = Execution()) -> None:
+        if not isinstance(positions, IsolatedPosition):
+            raise TypeError(f"positions must be an IsolatedPosition array, got {type(positions).__name__}")
+        if len(positions.shape) != 1:
+            raise ValueError(f"positions must be a one-dimensional array of positions, got shape {positions.shape}")
+        _policy_of(policy, fraction)
+        self.times, self.marks = _check.path(times, marks)
+        self.start = positions[:]
+        self._procedure = (policy, fraction, execution)
+        self._solo = _Holdings.of(self.start)  # each trader after the solo liquidations computed so far
+        n = self.start.qty.size
+        first = self._first_trigger(self._solo, np.arange(n), 0)
+        #: per trader: the marks (path indices, ∞: none) that trigger its solo liquidations, and those computed
+        self._triggers: list[list[float]] = [[float(x)] for x in first]
+        self._logs: list[list[LiquidationLog]] = [[] for _ in range(n)]
+
+    def run(self, fund: RiskFund, ranking: Ranking = "pnl-leverage") -> Waterfall:
+        """The waterfall of the day against ``fund`` (copied, not changed) with the ADL ``ranking``.
+
+        Parameters
+        ----------
+        fund : RiskFund
+            The risk fund at the start.
+        ranking : {"pnl-leverage", "binance", "hyperliquid"}
+            The ADL ranking (:func:`~tiermargin.adl.scores`).
+        """
+        if not isinstance(fund, RiskFund):
+            raise TypeError(f"fund must be a RiskFund, got {type(fund).__name__}")
+        _check.one_of("ranking", ranking, get_args(Ranking))
+        n = self.start.qty.size
+        h = _Holdings.of(self.start)
+        cash = np.zeros(n)
+        ledger = copy.deepcopy(fund)
+        steps: list[Step] = []
+        done = np.zeros(n, dtype=np.intp)  # liquidations of each trader so far
+        solo = np.ones(n, dtype=bool)  # untouched by ADL: its position is that of its solo schedule
+        trigger = np.array([x[0] for x in self._triggers])
+        # event-driven: jump to the next time a position is liquidated; re-check only those that changed
+        while np.isfinite(trigger[i := int(np.argmin(trigger))]):
+            k = int(trigger[i])
+            if solo[i] and self._trigger(i, done[i]) == k:
+                log = self._log(i, done[i])
+            else:  # its position or its trigger left the schedule
+                solo[i] = False
+                log = self._liquidate(h, i, k)
             changed = [i]
             for e in log.events:
-                step = _settle(ledger, i, e, base, qty, margin, cash, is_open, current, ranking)
+                step = _settle(ledger, i, e, h, cash, ranking)
                 steps.append(step)
                 if step.deleveraged is not None:
                     changed.extend(step.deleveraged.who.tolist())
-            qty[i] = 0.0 if log.final is None else float(log.final.qty)
-            margin[i] = 0.0 if log.final is None else float(log.final.margin)
-            is_open[i] = log.final is not None
+            h.keep(i, log)
+            done[i] += 1
             touched = np.unique(changed)
-            trigger[touched] = first_trigger(touched, k + 1)
-    return Waterfall(tuple(steps), ledger, base, qty, margin, cash)
+            if touched.size == 1 and solo[i]:
+                trigger[i] = self._trigger(i, done[i])
+            else:
+                trigger[touched] = self._first_trigger(h, touched, k + 1)
+                solo[touched[touched != i]] = False  # deleveraged: their positions left the schedule
+        return Waterfall(tuple(steps), ledger, self.start, h.qty, h.margin, cash)
+
+    def _first_trigger(self, h: _Holdings, index: NDArray[np.intp], k: int) -> FloatArray:
+        """For each trader in ``index``, the first path index >= k where its health is <= 0 (∞: none)."""
+        out = np.full(index.size, np.inf)
+        live = h.is_open[index]
+        if k < self.marks.size and live.any():
+            hit = np.asarray(h.current(index[live]).health(self.marks[k:, None])) <= 0
+            out[live] = np.where(hit.any(axis=0), k + np.argmax(hit, axis=0), np.inf)
+        return out
+
+    def _liquidate(self, h: _Holdings, i: int, k: int) -> LiquidationLog:
+        """Trader ``i``'s liquidation at path index ``k``, as it holds in ``h``."""
+        return liquidate(h.current(np.intp(i)), self.times[k:k + 1], self.marks[k:k + 1], *self._procedure)
+
+    def _trigger(self, i: int, j: int) -> float:
+        """The path index of trader ``i``'s ``j``-th solo liquidation (0-based; ∞: none)."""
+        triggers = self._triggers[i]
+        while len(triggers) <= j:
+            self._log(i, len(triggers) - 1)  # computed: self._solo holds the position after it
+            triggers.append(float(self._first_trigger(self._solo, np.array([i]), int(triggers[-1]) + 1)[0]))
+        return triggers[j]
+
+    def _log(self, i: int, j: int) -> LiquidationLog:
+        """Trader ``i``'s ``j``-th solo liquidation (its trigger :meth:`_trigger` is finite)."""
+        logs = self._logs[i]
+        while len(logs) <= j:
+            log = self._liquidate(self._solo, i, int(self._trigger(i, len(logs))))
+            self._solo.keep(i, log)
+            logs.append(log)
+        return logs[j]
 
 
-def _settle(fund: RiskFund, i: int, e: LiquidationEvent, base: IsolatedPosition, qty: FloatArray,
-            margin: FloatArray, cash: FloatArray, is_open: np.ndarray, current, ranking: Ranking) -> Step:
-    """Book one liquidation step in the fund and deleverage what it cannot pay (updates the arrays)."""
+def _settle(fund: RiskFund, i: int, e: LiquidationEvent, h: _Holdings, cash: FloatArray, ranking: Ranking) -> Step:
+    """Book one liquidation step in the fund and deleverage what it cannot pay (updates ``h`` and ``cash``)."""
     if e.contracts_closed == 0:  # cancelling orders moves no money
         return Step(i, e, 0.0, 0.0, 0.0, None, 0.0)
     shortfall = fund.record(e.time, e.surplus, f"trader {i}: {e.action}")
     if shortfall == 0:
         return Step(i, e, e.surplus, 0.0, e.contracts_closed, None, 0.0)
     to_adl = float(adl_qty(e.contracts_closed, shortfall, e.surplus))
-    side = float(base.side[i])
-    others = np.flatnonzero(is_open & (np.arange(qty.size) != i))
+    side = float(h.start.side[i])
+    others = np.flatnonzero(h.is_open & (np.arange(h.qty.size) != i))
     if others.size:
-        others = others[candidates(current(others), e.mark, side)]
+        others = others[candidates(h.current(others), e.mark, side)]
     if others.size == 0:
         return Step(i, e, e.surplus + shortfall, shortfall, e.contracts_closed, None, shortfall)
-    pool = current(others)
+    pool = h.current(others)
     d = deleverage(side, to_adl, e.bankruptcy_price, pool.qty, pool.entry, scores(pool, e.mark, ranking),
-                   contract=base.table.contract)
+                   contract=h.start.table.contract)
     who = others[d.who]
-    share = d.qty / qty[who]
-    cash[who] += margin[who] * share + d.pnl
-    margin[who] -= margin[who] * share
-    qty[who] -= d.qty
-    is_open[who] = qty[who] > 0
+    share = d.qty / h.qty[who]
+    cash[who] += h.margin[who] * share + d.pnl
+    h.margin[who] -= h.margin[who] * share
+    h.qty[who] -= d.qty
+    h.is_open[who] = h.qty[who] > 0
     uncovered = shortfall * d.unmatched / to_adl
     return Step(i, e, e.surplus + shortfall, shortfall, e.contracts_closed - to_adl + d.unmatched,
                 d._replace(who=who), uncovered)

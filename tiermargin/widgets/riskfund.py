@@ -14,7 +14,7 @@ from ..liquidation import POLICIES, Execution
 from ..plots import RiskFundDay, RiskFundPlot, legend_html
 from ..riskfund import HOUR, RiskFund, Window, reconciliation_cut
 from ..tiers import load_table
-from ..waterfall import AdlQueue, Waterfall, crash_path, run, traders
+from ..waterfall import AdlQueue, Schedule, Waterfall, crash_path, traders
 from .base import Explorer, fmt_amount, readout_table
 
 TABLE = "binance-usdm-btcusdt-2021"
@@ -47,14 +47,20 @@ def _path(depth: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 @lru_cache(maxsize=16)
+def _schedule(depth: float, book: float, policy: str, seed: int) -> Schedule:
+    """The day's liquidations, whatever the fund and the ADL ranking (settled against them in :func:`_day`)."""
+    times, marks = _path(depth, seed)
+    return Schedule(_population(seed), times, marks, policy, FRACTION if policy == "fraction" else None,
+                    Execution("impact", book))
+
+
+@lru_cache(maxsize=16)
 def _day(fund: float, drawdown: float, depth: float, book: float, policy: str, ranking: str,
          seed: int) -> tuple[Waterfall, RiskFundDay]:
     """The waterfall of the day the heavy controls describe, and what the plot draws of it."""
-    population = _population(seed)
-    times, marks = _path(depth, seed)
-    w = run(population, times, marks, RiskFund(fund, drawdown=drawdown or None), policy,
-            FRACTION if policy == "fraction" else None, Execution("impact", book), ranking)
-    return w, RiskFundDay.for_waterfall(w, times, marks, reconciliation_cut(CUT_HOUR, CUT_OFFSET),
+    day = _schedule(depth, book, policy, seed)
+    w = day.run(RiskFund(fund, drawdown=drawdown or None), ranking)
+    return w, RiskFundDay.for_waterfall(w, day.times, day.marks, reconciliation_cut(CUT_HOUR, CUT_OFFSET),
                                         f"{CUT_HOUR:02.0f}:00 UTC+{CUT_OFFSET:g} reconciliation "
                                         f"({reconciliation_cut(CUT_HOUR, CUT_OFFSET) / HOUR:02.0f}:00 UTC)")
 
