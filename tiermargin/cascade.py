@@ -280,6 +280,8 @@ class Cascade:
         UTC epoch seconds of the steps.
     last, index, mark : array (T,)
         This venue's last price at the end of each step (after its orders), the index and the mark.
+    basis : array (T,)
+        The basis the mark averages: the step's opening last price minus the index.
     fill : array (T,)
         The batch's average fill (the step's opening last price where nothing was sold).
     closed, notional : array (T,)
@@ -308,6 +310,7 @@ class Cascade:
     last: FloatArray
     index: FloatArray
     mark: FloatArray
+    basis: FloatArray
     fill: FloatArray
     closed: FloatArray
     notional: FloatArray
@@ -592,7 +595,6 @@ def _simulate(pop: Population, shock: Shock, book: Book, policy: Policy, fractio
               mark_rule: MarkRule, window: float, beta: float, ledger: RiskFund, times: FloatArray,
               fair: FloatArray) -> Cascade:
     p = pop.positions
-    contract = p.table.contract
     n, T = len(pop), times.size
     st = _State(np.array(p.side, dtype=np.float64), np.array(p.qty, dtype=np.float64),
                 np.array(p.entry, dtype=np.float64), np.array(p.margin, dtype=np.float64),
@@ -600,7 +602,7 @@ def _simulate(pop: Population, shock: Shock, book: Book, policy: Policy, fractio
     st.retrigger(p, np.arange(n))
     longs = st.side > 0
     first = np.full(n, -1, dtype=np.intp)
-    rec = {k: np.zeros(T) for k in ("last", "index", "mark", "fill", "closed", "notional", "market", "fund", "adl",
+    rec = {k: np.zeros(T) for k in ("last", "index", "mark", "basis", "fill", "closed", "notional", "market", "fund", "adl",
                                     "uncovered")}
     hit, fills = np.zeros(T, dtype=np.intp), np.zeros(T, dtype=np.intp)
     cum_basis = np.zeros(T + 1)
@@ -621,7 +623,7 @@ def _simulate(pop: Population, shock: Shock, book: Book, policy: Policy, fractio
         if m <= 0:
             raise ValueError(f"book: the mark price fell to {m:,.2f} at {_clock(DAY_START + times[k])}; "
                              "the book is too thin for this shock (raise depth)")
-        rec["index"][k], rec["mark"][k], rec["fill"][k] = index, m, last
+        rec["index"][k], rec["mark"][k], rec["basis"][k], rec["fill"][k] = index, m, last - index, last
         cand = np.flatnonzero(np.where(longs, st.trig >= m, st.trig <= m) | st.watch)
         if cand.size:
             h = _health(p, st.side[cand], st.qty[cand], st.entry[cand], st.margin[cand], m)
@@ -635,7 +637,7 @@ def _simulate(pop: Population, shock: Shock, book: Book, policy: Policy, fractio
                 first[due[first[due] < 0]] = k
         rec["last"][k] = fair[k] * math.exp(d)
         rec["fund"][k] = ledger.balance
-    return Cascade(DAY_START + times, rec["last"], rec["index"], rec["mark"], rec["fill"], rec["closed"],
+    return Cascade(DAY_START + times, rec["last"], rec["index"], rec["mark"], rec["basis"], rec["fill"], rec["closed"],
                    rec["notional"], hit, rec["market"], rec["fund"], rec["adl"], fills, rec["uncovered"], first,
                    st.qty, st.margin, st.cash, ledger, pop, shock, book, shock.order(book),
                    start_fund=ledger.start_balance)
