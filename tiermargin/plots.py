@@ -8,6 +8,7 @@ the widgets and lessons only.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -17,9 +18,10 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.colors import ListedColormap, to_hex
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, MaxNLocator
+from matplotlib.ticker import FuncFormatter, MaxNLocator, MultipleLocator
 from numpy.typing import ArrayLike
 
+from .cascade import Cascade
 from .cross import CrossAccount
 from .isolated import IsolatedPosition
 from .replay import PositionPath
@@ -1255,3 +1257,413 @@ def _fine_ceiling(x: float) -> float:
         return 0.0
     e = 10.0 ** np.floor(np.log10(x))
     return float(next(k * e for k in (1, 1.25, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10) if k * e >= x * (1 - 1e-12)))
+
+
+# ---------------------------------------------------------------------- the market-wide cascade
+def _day_hours(times: ArrayLike) -> np.ndarray:
+    """UTC epoch seconds as hours since midnight (UTC) of the first one's day."""
+    t = np.asarray(times, dtype=np.float64)
+    return (t - np.floor(t[0] / 86_400.0) * 86_400.0) / 3_600.0
+
+
+def _price_unit(cascade: Cascade) -> str:
+    """What the cascade's prices are quoted in: the settle currency (linear) or USD (inverse)."""
+    contract = cascade.population.table.contract
+    return contract.settle if contract.kind == "linear" else "USD"
+
+
+def _compact(x: float, _pos: int | None = None) -> str:
+    """An amount as ``1.5M`` or ``250k`` (axes of large USD amounts)."""
+    for scale, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(x) >= scale:
+            return f"{x / scale:.4g}{suffix}"
+    return f"{x:.4g}"
+
+
+def _hours_shown(window: tuple[float, float] | None, start: float, end: float) -> tuple[float, float]:
+    """The hours a cascade figure shows: ``window`` (checked) or the whole run ``[start, end]``."""
+    if window is None:
+        return start, end
+    try:
+        lo, hi = (float(h) for h in window)
+    except (TypeError, ValueError):
+        raise TypeError(f"window must be a pair of hours (start, end), got {window!r}") from None
+    if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
+        raise ValueError(f"window must be (start, end) hours of the day with start < end, got {window!r}")
+    return lo, hi
+
+
+def _time_locator(span_hours: float) -> MultipleLocator:
+    """Clock ticks every 1, 2, 5, 10, 15 or 30 minutes, or 1, 2, 3, 6 or 12 hours: at most 9 over ``span_hours``."""
+    minutes = next(m for m in (1, 2, 5, 10, 15, 30, 60, 120, 180, 360, 720) if span_hours * 60 / m <= 9 or m == 720)
+    return MultipleLocator(minutes / 60)
+
+
+def _per_step(seconds: float) -> str:
+    """A step's length as an axis label's unit: ``min`` for 60 s, else seconds."""
+    return "min" if seconds == 60 else f"{seconds:g} s step"
+
+
+def _cascade(value: object, name: str = "cascade") -> Cascade:
+    if not isinstance(value, Cascade):
+        raise TypeError(f"{name} must be a Cascade (from tiermargin.cascade.run), got {type(value).__name__}")
+    return value
+
+
+def _multiplier_text(c: Cascade) -> str:
+    m = c.multiplier
+    return "multiplier not run (baseline=False)" if m is None else ("∞" if np.isinf(m) else f"{m:.2f}×")
+
+
+class CascadePlot(FrameBlit):
+    """A market-wide cascade (:class:`~tiermargin.cascade.Cascade`) over time: top, this venue's last
+    price, the index and the mark; bottom, the notional liquidated at each step (bars) and, on the right
+    axis, the risk fund's balance with the steps where it ran dry (ADL). The shock is a dashed vertical
+    line on both panels.
+
+    Artists are created once; :meth:`update` moves them to a new run (the bars are one
+    :class:`~matplotlib.patches.StepPatch`, so a day of steps is one artist). With ``blit=True`` the data
+    are drawn over a cached frame (axes, ticks, labels, the shock line), redrawn only when the limits
+    change; they are rounded and kept while the data still fill them. Use ``blit=False`` where the figure
+    is shown as a static image (inline backend, savefig).
+
+    Parameters
+    ----------
+    ax_price, ax_volume : Axes
+        The two panels (sharing the time axis); the fund's axis is a twin of ``ax_volume``.
+    blit : bool
+        Draw the data over a cached frame.
+    legend : bool
+        Draw legends in the axes (explorers show :func:`legend_html` of :attr:`STYLE` beside the figure).
+    """
+
+    STYLE = {
+        "last": ("last price (this venue's trades)", dict(color="0.55", lw=1.0)),
+        "index": ("index (other venues, arbitrage)", dict(color="tab:green", lw=1.4)),
+        "mark": ("mark price (liquidations use it)", dict(color="tab:blue", lw=2.0)),
+        "notional": ("notional liquidated per step", dict(color="tab:orange", alpha=0.85, lw=0)),
+        "fund": ("risk fund balance (right axis)", dict(color="tab:purple", lw=1.8)),
+        "adl": ("ADL: the fund could not pay", dict(color="black", marker="X", ms=7, ls="none")),
+        "shock": ("shock", dict(color="tab:red", lw=1.0, ls="--")),
+    }
+
+    def __init__(self, ax_price: Axes, ax_volume: Axes, blit: bool = True, legend: bool = True) -> None:
+        self.ax, self.ax_volume = ax_price, ax_volume
+        self.ax_fund = ax_volume.twinx()
+        self.blit = blit
+        self._background = None
+        self._frame: tuple = ()
+        st = {k: dict(label=label, animated=blit and k != "shock", **kw) for k, (label, kw) in self.STYLE.items()}
+        x = np.array([0.0, 1.0])
+        self.last_line = ax_price.plot(x, x, **st["last"])[0]
+        self.index_line = ax_price.plot(x, x, **st["index"])[0]
+        self.mark_line = ax_price.plot(x, x, **st["mark"])[0]
+        self.bars = ax_volume.stairs([0.0], x, fill=True, **st["notional"])
+        self.fund_line = self.ax_fund.plot(x, x, drawstyle="steps-post", **st["fund"])[0]
+        self.adl_markers = self.ax_fund.plot([], [], **st["adl"])[0]
+        self.shock_lines = (ax_price.axvline(0, **st["shock"]), ax_volume.axvline(0, **st["shock"]))
+        self.shock_text = ax_price.text(0, 1.01, "", transform=ax_price.get_xaxis_transform(), ha="center",
+                                        va="bottom", fontsize=8, color=self.STYLE["shock"][1]["color"],
+                                        animated=blit)
+        #: drawn over the cached frame, in this order (the shock's text changes with its size)
+        self.animated = [self.last_line, self.index_line, self.mark_line, self.bars, self.fund_line,
+                         self.adl_markers, self.shock_text]
+        for ax in (ax_price, ax_volume, self.ax_fund):
+            ax.yaxis.set_major_locator(MaxNLocator(5))
+        ax_price.yaxis.set_major_formatter(FuncFormatter(_thousands))
+        for ax in (ax_volume, self.ax_fund):
+            ax.yaxis.set_major_formatter(FuncFormatter(_compact))
+        for ax in (ax_price, ax_volume):
+            ax.grid(alpha=0.3)
+            ax.xaxis.set_major_formatter(FuncFormatter(_clock))
+        if not ax_price.get_shared_x_axes().joined(ax_price, ax_volume):
+            ax_price.sharex(ax_volume)
+        ax_price.tick_params(labelbottom=False)
+        ax_volume.set_xlabel("time of day (UTC, hours)")
+        if legend:
+            ax_price.legend(handles=[self.last_line, self.index_line, self.mark_line], loc="best", fontsize=7,
+                            framealpha=0.85)
+            ax_volume.legend(handles=[self.bars, self.fund_line, self.adl_markers], loc="best", fontsize=7,
+                             framealpha=0.85)
+
+    def update(self, cascade: Cascade, window: tuple[float, float] | None = None) -> None:
+        """Move every artist to a new run (no artist is created or removed) and set the frame (limits,
+        labels, shock line) if it changed. ``window``: the hours of the day shown (default: the whole run);
+        the value axes fit the data inside it."""
+        c = _cascade(cascade)
+        hours = _day_hours(c.times)
+        step = float(hours[1] - hours[0]) if hours.size > 1 else 1 / 60
+        edges = np.append(hours, hours[-1] + step)
+        self.last_line.set_data(hours, c.last)
+        self.index_line.set_data(hours, c.index)
+        self.mark_line.set_data(hours, c.mark)
+        self.bars.set_data(c.notional, edges)
+        self.fund_line.set_data(hours, c.fund)
+        ran_dry = c.adl_fills > 0
+        self.adl_markers.set_data(hours[ran_dry], c.fund[ran_dry])
+        self.shock_text.set_text(f"shock: {c.shock}")
+
+        x0, x1 = _hours_shown(window, float(edges[0]), float(edges[-1]))
+        inside = (edges[1:] > x0) & (hours < x1)
+        if not inside.any():
+            raise ValueError(f"window {window!r} holds no step of the run "
+                             f"({_clock(edges[0], 0)} to {_clock(edges[-1], 0)} UTC)")
+        prices = np.concatenate((c.last[inside], c.index[inside], c.mark[inside]))
+        old = self._frame or (None, None, None, None)
+        settle = c.population.table.contract.settle
+        shock_hour = float(hours[0]) + c.shock.at / 3_600.0
+        frame = ((x0, x1),
+                 _sticky(old[1], float(prices.min()), float(prices.max()), _nice_range),
+                 _sticky(old[2], 0.0, float(c.notional[inside].max()), _zero_based),
+                 _sticky(old[3], 0.0, float(c.fund[inside].max()), _zero_based),
+                 _price_unit(c), settle, step * 3_600.0, shock_hour)
+        if frame != self._frame:
+            self._set_frame(*frame)
+            self._frame, self._background = frame, None
+
+    def _set_frame(self, hours: tuple[float, float], price_lim: tuple[float, float],
+                   volume_lim: tuple[float, float], fund_lim: tuple[float, float], unit: str, settle: str,
+                   step_seconds: float, shock_hour: float) -> None:
+        self.ax_volume.set_xlim(*hours)
+        self.ax_volume.xaxis.set_major_locator(_time_locator(hours[1] - hours[0]))
+        self.ax.set_ylim(*price_lim)
+        self.ax_volume.set_ylim(*volume_lim)
+        self.ax_fund.set_ylim(*fund_lim)
+        self.ax.set_ylabel(f"price ({unit})")
+        self.ax_volume.set_ylabel(f"liquidated (USD per {_per_step(step_seconds)})")
+        self.ax_fund.set_ylabel(f"risk fund ({settle})")
+        for line in self.shock_lines:
+            _set_vline(line, shock_hour)
+        self.shock_text.set_position((shock_hour, 1.01))
+
+
+def _zero_based(_lo: float, hi: float) -> tuple[float, float]:
+    """Limits from 0 to a little above ``hi`` rounded up (:func:`_fine_ceiling`; 1 when ``hi`` is 0)."""
+    return 0.0, 1.05 * (_fine_ceiling(hi) or 1.0)
+
+
+def _two_panels(ax: Sequence[Axes] | None, width: float = 8.5, height: float = 5.6) -> tuple[Axes, Axes]:
+    """The (price, volume) panels of a cascade figure: ``ax`` (checked) or a new figure's."""
+    if ax is None:
+        fig = new_figure(width, height)
+        fig.subplots_adjust(left=0.1, right=0.89, bottom=0.1, top=0.9, hspace=0.08)
+        top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": (4, 3)})
+        return top, bottom
+    if isinstance(ax, Axes) or len(ax) != 2 or not all(isinstance(a, Axes) for a in ax):
+        raise TypeError("ax must be a pair of Axes (price panel, volume panel), or None for a new figure")
+    return ax[0], ax[1]
+
+
+def cascade_path(cascade: Cascade, ax: Sequence[Axes] | None = None,
+                 window: tuple[float, float] | None = None) -> Figure:
+    """One cascade's path: last, index and mark price over time (UTC), and the notional liquidated per
+    step with the risk fund's balance; the shock is marked (a static :class:`CascadePlot`).
+
+    Parameters
+    ----------
+    cascade : Cascade
+        A run of :func:`tiermargin.cascade.run`.
+    ax : pair of Axes, optional
+        The price and the volume panel (default: a new figure).
+    window : (float, float), optional
+        Hours of the day shown (default: the whole run).
+
+    Returns
+    -------
+    Figure
+    """
+    c = _cascade(cascade)
+    top, bottom = _two_panels(ax)
+    CascadePlot(top, bottom, blit=False).update(c, window)
+    s = c.summary()
+    top.set_title(f"{c.shock}: {s['traders liquidated']:,.0f} traders liquidated, "
+                  f"{_compact(float(s['notional liquidated (USD)']))} USD, cascade multiplier {_multiplier_text(c)}",
+                  fontsize=10, pad=16)
+    return top.figure
+
+
+def cascade_runs(runs: Mapping[str, Cascade], ax: Sequence[Axes] | None = None,
+                 window: tuple[float, float] | None = None) -> Figure:
+    """Variants of one cascade side by side (e.g. :func:`tiermargin.cascade.compare`): top, each run's
+    mark (thick) and last price (thin); bottom, each run's cumulative notional liquidated. The legend
+    gives each run's cascade multiplier.
+
+    Parameters
+    ----------
+    runs : mapping of str to Cascade
+        Label → run, at least one.
+    ax : pair of Axes, optional
+        The price and the volume panel (default: a new figure).
+    window : (float, float), optional
+        Hours of the day shown (default: from the earliest start to the latest end of the runs).
+
+    Returns
+    -------
+    Figure
+    """
+    if not isinstance(runs, Mapping) or not runs:
+        raise ValueError("runs must be a non-empty mapping of label → Cascade (e.g. cascade.compare(...))")
+    items = [(str(label), _cascade(c, f"runs[{label!r}]")) for label, c in runs.items()]
+    top, bottom = _two_panels(ax)
+    colors = plt.get_cmap("tab10").colors
+    shocks: dict[float, str] = {}
+    for i, (label, c) in enumerate(items):
+        hours, color = _day_hours(c.times), colors[i % len(colors)]
+        top.plot(hours, c.last, color=color, lw=0.8, alpha=0.6)
+        top.plot(hours, c.mark, color=color, lw=1.8, label=f"{label}: multiplier {_multiplier_text(c)}")
+        bottom.plot(hours, np.cumsum(c.notional), color=color, lw=1.8, drawstyle="steps-post", label=label)
+        shocks[float(hours[0]) + c.shock.at / 3_600.0] = str(c.shock)
+    for hour in shocks:
+        for a in (top, bottom):
+            a.axvline(hour, **CascadePlot.STYLE["shock"][1])
+    starts = [float(_day_hours(c.times)[0]) for _, c in items]
+    ends = [float(_day_hours(c.times)[-1]) for _, c in items]
+    x0, x1 = _hours_shown(window, min(starts), max(ends))
+    bottom.set_xlim(x0, x1)
+    bottom.xaxis.set_major_locator(_time_locator(x1 - x0))
+    unit = {_price_unit(c) for _, c in items}
+    top.set_ylabel(f"price ({' / '.join(sorted(unit))})")
+    bottom.set_ylabel("notional liquidated so far (USD)")
+    bottom.set_xlabel("time of day (UTC, hours)")
+    top.set_title(f"{' / '.join(dict.fromkeys(shocks.values()))}: mark (thick) and last price (thin) per run",
+                  fontsize=10)
+    top.legend(loc="best", fontsize=7, framealpha=0.85)
+    for a in (top, bottom):
+        a.grid(alpha=0.3)
+        a.xaxis.set_major_formatter(FuncFormatter(_clock))
+    top.tick_params(labelbottom=False)
+    top.yaxis.set_major_formatter(FuncFormatter(_thousands))
+    bottom.yaxis.set_major_formatter(FuncFormatter(_compact))
+    return top.figure
+
+
+def multiplier_curve(rows: Sequence[Mapping[str, object]], ax: Axes | None = None) -> Figure:
+    """Cascade multiplier against shock size from :func:`tiermargin.cascade.sweep` rows: one line per
+    variant, the mean over the seeds, with a band from the smallest to the largest seed.
+
+    Variants whose labels differ only in a rate are one line (the flat rate at the traders' average
+    differs from seed to seed: ``flat 1.18% (average)``, ``flat 1.53% (average)``), labelled with the range
+    of the rate. Infinite multipliers (the shock alone liquidated nothing, the cascade did) are left out of
+    the mean and the band; a shock size with none finite leaves a gap.
+
+    Parameters
+    ----------
+    rows : sequence of mappings
+        Rows with keys ``"variant"``, ``"shock size"`` and ``"cascade multiplier"`` (a sweep's rows).
+    ax : Axes, optional
+        Where to draw (default: a new figure).
+
+    Returns
+    -------
+    Figure
+    """
+    if isinstance(rows, Mapping) or not isinstance(rows, Sequence) or not rows:
+        raise ValueError("rows must be a non-empty sequence of sweep rows (tiermargin.cascade.sweep)")
+    grouped: dict[str, dict[float, list[float]]] = {}
+    labels: dict[str, list[str]] = {}
+    for i, row in enumerate(rows):
+        missing = {"variant", "shock size", "cascade multiplier"} - set(row)
+        if missing:
+            raise ValueError(f"rows[{i}] lacks {sorted(missing)} (rows of tiermargin.cascade.sweep have them)")
+        m = row["cascade multiplier"]
+        if m is None:
+            raise ValueError(f"rows[{i}]: no cascade multiplier (the run had baseline=False)")
+        variant = str(row["variant"])
+        key = _RATE.sub("%", variant)
+        labels.setdefault(key, []).append(variant)
+        grouped.setdefault(key, {}).setdefault(float(row["shock size"]), []).append(float(m))
+    sizes = [s for by_size in grouped.values() for s in by_size]
+    percent = all(0 < s < 1 for s in sizes)  # drops; a whale's sale is in USD
+    if ax is None:
+        fig = new_figure(7.5, 4.2)
+        fig.subplots_adjust(top=0.9)
+        ax = fig.add_subplot()
+    colors = plt.get_cmap("tab10").colors
+    for i, (key, by_size) in enumerate(grouped.items()):
+        x = np.array(sorted(by_size))
+        runs = [np.array(by_size[s]) for s in x]
+        finite = [r[np.isfinite(r)] for r in runs]
+        mean, lo, hi = (np.array([f(r) if r.size else np.nan for r in finite]) for f in (np.mean, np.min, np.max))
+        xs = 100 * x if percent else x
+        color = colors[i % len(colors)]
+        seeds = max(r.size for r in runs)
+        ax.plot(xs, mean, color=color, lw=2, marker="o", ms=4,
+                label=f"{_rate_range(labels[key])} (mean of {seeds} seed{'s' * (seeds > 1)})")
+        ax.fill_between(xs, lo, hi, color=color, alpha=0.18, lw=0)
+    ax.axhline(1.0, color="0.3", lw=0.8, ls=":")
+    ax.set_xlabel("shock size (%)" if percent else "shock: whale sale (USD)")
+    ax.set_ylabel("cascade multiplier (×)")
+    if not percent:
+        ax.xaxis.set_major_formatter(FuncFormatter(_compact))
+    ax.set_title("Cascade multiplier against shock size (line: mean over seeds; band: min–max)", fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, framealpha=0.85)
+    return ax.figure
+
+
+_RATE = re.compile(r"\d+(?:\.\d+)?%")
+
+
+def _rate_range(labels: Sequence[str]) -> str:
+    """Labels that differ only in their rates (``1.18%``) as one, each rate shown as its range (``1.18–1.53%``)."""
+    if len(set(labels)) == 1:
+        return labels[0]
+    rates = np.array([[float(r[:-1]) for r in _RATE.findall(label)] for label in labels])
+    shown = [f"{lo:.2f}%" if lo == hi else f"{lo:.2f}–{hi:.2f}%" for lo, hi in zip(rates.min(0), rates.max(0))]
+    return "".join(part + rate for part, rate in zip(_RATE.split(labels[0]), [*shown, ""]))
+
+
+#: the boxes of :func:`cascade_loop`: key → (text, centre in axes coordinates)
+_LOOP_BOXES = {
+    "shock": ("shock\n(a drop, or a whale's sale)", (0.47, 0.93)),
+    "orders": ("liquidation orders\n(contracts sold at once)", (0.13, 0.66)),
+    "book": ("order book\n(depth per 1 %, resilience)", (0.47, 0.66)),
+    "last": ("last price\n(this venue's trades)", (0.84, 0.66)),
+    "index": ("index\n(other venues follow\na share β: arbitrage)", (0.84, 0.2)),
+    "basis": ("basis moving average\nMA(last − index) over a window", (0.47, 0.38)),
+    "mark": ("mark price\n= index + MA(basis)", (0.47, 0.1)),
+    "liquidations": ("next liquidations\n(health ≤ 0 at the mark)", (0.13, 0.24)),
+}
+#: its arrows: (from, to, label)
+_LOOP_ARROWS = (("shock", "book", ""), ("orders", "book", "sold into"), ("book", "last", "moves"),
+                ("last", "index", "in part"), ("last", "basis", ""), ("index", "basis", ""),
+                ("index", "mark", ""), ("basis", "mark", "smooths"), ("mark", "liquidations", "a lower mark"),
+                ("liquidations", "orders", "send"))
+
+
+def cascade_loop(ax: Axes | None = None) -> Figure:
+    """The cascade's feedback loop as a diagram: liquidation orders → order book → last price → index
+    (arbitrage) and basis moving average → mark → the next liquidations → more orders.
+
+    The title says the loop in words (a figure's alternative text). Returns the Figure.
+    """
+    if ax is None:
+        fig = new_figure(8.0, 4.6)
+        fig.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=0.86)
+        ax = fig.add_subplot()
+    elif not isinstance(ax, Axes):
+        raise TypeError(f"ax must be a matplotlib Axes or None, got {type(ax).__name__}")
+    ax.set_axis_off()
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    boxes = {}
+    for key, (text, (x, y)) in _LOOP_BOXES.items():
+        face = "#fde2e2" if key == "shock" else "#e8f0fb" if key in ("mark", "liquidations") else "#f3f3f3"
+        boxes[key] = ax.text(x, y, text, ha="center", va="center", fontsize=8.5,
+                             bbox=dict(boxstyle="round,pad=0.45", fc=face, ec="0.35", lw=1))
+    for start, end, label in _LOOP_ARROWS:
+        ax.annotate("", xy=_LOOP_BOXES[end][1], xytext=_LOOP_BOXES[start][1],
+                    arrowprops=dict(arrowstyle="-|>", color="tab:red" if start == "liquidations" else "0.25",
+                                    lw=1.3, patchA=boxes[start], patchB=boxes[end], shrinkA=4, shrinkB=4,
+                                    connectionstyle="arc3,rad=0.0"))
+        if label:
+            (x0, y0), (x1, y1) = _LOOP_BOXES[start][1], _LOOP_BOXES[end][1]
+            beside = x0 == x1  # a vertical arrow: the label beside it, else above it
+            ax.text((x0 + x1) / 2 + 0.012 * beside, (y0 + y1) / 2 + 0.03 * (not beside), label,
+                    ha="left" if beside else "center", va="center" if beside else "bottom", fontsize=7.5,
+                    color="0.3", style="italic")
+    ax.set_title("The cascade loop: liquidation orders move this venue's last price through the order book;\n"
+                 "the index follows in part, the mark (index + moving average of the basis) follows both,\n"
+                 "and a lower mark liquidates the next traders, whose orders go to the book again",
+                 fontsize=9.5)
+    return ax.figure
