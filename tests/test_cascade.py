@@ -239,11 +239,12 @@ def test_comparisons_run_the_variants_they_name():
     pop = cs.population("hyperliquid", 300, seed=8)
     t = pop.table
     tiers = cs.variants(pop, "tiers")
-    rates = sorted(float(v[0].table.mmr[0]) for k, v in tiers.items() if k != "tiered")
+    same_margins = [v[0] for k, v in tiers.items() if k not in ("tiered", cs.NO_TIERS)]
+    assert all(np.array_equal(p.positions.margin, pop.positions.margin) for p in same_margins)
     w = np.asarray(t.contract.usd_value(pop.positions.qty, pop.positions.entry))
     size = np.asarray(t.contract.value(pop.positions.qty, pop.positions.entry))
     average = float(np.sum(np.asarray(t.rate(size)) * w) / w.sum())
-    assert rates == pytest.approx(sorted([float(t.mmr[0]), average]))
+    assert sorted(float(p.table.mmr[0]) for p in same_margins) == pytest.approx(sorted([float(t.mmr[0]), average]))
     assert [v[0].table.form for v in cs.variants(pop, "form").values()] == ["continuous", "step"]
     assert [v[1]["policy"] for v in cs.variants(pop, "policy").values()] == ["fraction", "full"]
     books = [v[1]["book"].depth for v in cs.variants(pop, "book", Book(4e6)).values()]
@@ -252,6 +253,33 @@ def test_comparisons_run_the_variants_they_name():
         cs.variants(pop, "colour")
     with pytest.raises(ValueError, match="policy"):
         cs.variants(pop, "policy", policy="full")
+
+
+def test_no_tiers_is_the_same_draw_with_tier_1s_leverage_at_every_size():
+    pop = cs.population("binance-usdm", 3_000, seed=2)
+    t = pop.table
+    free = cs.variants(pop, "tiers")[cs.NO_TIERS][0]
+    p, q = pop.positions, free.positions
+    assert free.table.n_tiers == 1 and free.table.mmr[0] == t.mmr[0] and free.table.max_leverage[0] == t.max_leverage[0]
+    for field in ("side", "qty", "entry"):
+        assert np.array_equal(getattr(p, field), getattr(q, field))
+    assert np.array_equal(pop.cross, free.cross)
+    capped = np.asarray(t.max_leverage_at(t.size_of(p.qty, p.entry))) < 50  # where the tiers cap the leverage
+    assert capped.any() and np.all(q.leverage[capped] > p.leverage[capped])
+    assert np.array_equal(q.leverage[~capped], p.leverage[~capped])  # elsewhere the same draw, the same leverage
+    with pytest.raises(ValueError, match="not drawn by population"):
+        cs.Population(p, pop.cross, pop.rules).redrawn(free.table)
+    assert cs.NO_TIERS not in cs.variants(cs.Population(p, pop.cross, pop.rules), "tiers")
+
+
+def test_without_tiers_a_large_market_cascades_further_and_costs_the_fund_more():
+    """Lesson 07's finding on one seed: 10,000 traders, a book of 20M USD per 1 %, a 2 % drop."""
+    pop = cs.population("binance-usdm", 10_000, seed=1)
+    runs = cs.compare(pop, "tiers", cs.Shock("market", 0.02), Book(2e7), policy="one-tier")
+    tiered, free = runs["tiered"].summary(), runs[cs.NO_TIERS].summary()
+    assert free["notional liquidated (USD)"] > 1.3 * tiered["notional liquidated (USD)"]
+    assert free["cascade multiplier"] > tiered["cascade multiplier"] + 0.1
+    assert free["fund loss"] > 2 * tiered["fund loss"] > 0
 
 
 def test_flat_versus_tiered_is_reproducible_from_a_seed_and_differs_between_seeds():

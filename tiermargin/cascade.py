@@ -75,6 +75,8 @@ MarkRule = Literal["smoothed", "last"]
 ShockKind = Literal["market", "venue", "whale"]
 AXES: tuple[str, ...] = ("tiers", "form", "policy", "mark", "book")
 """The comparisons :func:`compare` runs (one call each)."""
+NO_TIERS = "no tiers (tier 1's rate and leverage at every size)"
+"""The label of :func:`variants`' market without tiers."""
 FUND_SHARE = 0.02
 """Default risk fund as a share of open interest (Binance's fund, about 1 billion USD, against tens of
 billions of open interest, is a few per cent; a teaching value)."""
@@ -99,6 +101,8 @@ class Population:
     positions: IsolatedPosition
     cross: NDArray[np.bool_]
     rules: Rulebook
+    #: the :func:`population` arguments that drew these traders (besides ``rules``), for :meth:`redrawn`
+    draw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.positions, IsolatedPosition):
@@ -128,6 +132,21 @@ class Population:
         if table.contract != self.table.contract:
             raise ValueError("table must be for the same contract as the population's")
         return replace(self, positions=replace(self.positions, table=table))
+
+    def redrawn(self, table: TierTable) -> Population:
+        """The traders the same draw gives under ``table``: :func:`population` with the same arguments and
+        seed, the rulebook charged with ``table`` (:meth:`~tiermargin.rules.Rulebook.with_table`).
+
+        Sizes, sides, entries, wallets and the leverage draws are the same; what changes is the leverage
+        cap, now ``table``'s max leverage for each size. With a flat table at tier 1's rate and max
+        leverage it is the market without tiers, where a large position may be as leveraged as a small one
+        (:meth:`with_table` keeps the margins instead).
+        """
+        if not isinstance(table, TierTable):
+            raise TypeError(f"table must be a TierTable, got {type(table).__name__}")
+        if not self.draw:
+            raise ValueError("redrawn: this population was not drawn by population() (it has no draw to repeat)")
+        return population(self.rules.with_table(table), **self.draw)
 
     def notional(self) -> FloatArray:
         """Each trader's position in USD at its entry."""
@@ -204,7 +223,8 @@ def population(
     if bad.any():
         raise ValueError(f"rules: {int(bad.sum())} traders would be liquidated at entry under "
                          f"{book.id!r}'s fee reserve; lower max_leverage")
-    return Population(positions, cross, book)
+    return Population(positions, cross, book, dict(n=int(n), price=price, seed=seed, cross_share=share, wallet=top,
+                                                   median_usd=median_usd, max_leverage=max_leverage))
 
 
 # ---------------------------------------------------------------------- the shock
@@ -700,10 +720,11 @@ def _deleverage(st: _State, p: IsolatedPosition, liquidated: float, qty: FloatAr
 
 
 # ---------------------------------------------------------------------- comparisons
-def flat_table(table: TierTable, rate: float) -> TierTable:
-    """``table`` with one flat maintenance margin rate for every size (same contract and basis)."""
+def flat_table(table: TierTable, rate: float, max_leverage: float | None = None) -> TierTable:
+    """``table`` with one flat maintenance margin rate for every size (same contract and basis), and
+    ``max_leverage`` for every size (None: not published)."""
     r = float(_check.rate("rate", rate, low_open=True))
-    return TierTable.single(r, contract=table.contract, basis=table.basis, form=table.form,
+    return TierTable.single(r, max_leverage, contract=table.contract, basis=table.basis, form=table.form,
                             symbol=f"flat {r:.2%}", venue=table.venue)
 
 
@@ -711,8 +732,10 @@ def variants(population: Population, axis: str, book: Book = Book(), policy: Pol
              ) -> dict[str, tuple[Population, dict[str, Any]]]:
     """The runs one comparison makes: label → (population, keyword arguments of :func:`run`).
 
-    ``"tiers"``: the tiered table, a flat rate equal to tier 1's and one equal to the notional-weighted
-    average of the traders' rates (:meth:`Population.average_rate`), same traders and margins.
+    ``"tiers"``: the tiered table; a flat rate equal to tier 1's and one equal to the notional-weighted
+    average of the traders' rates (:meth:`Population.average_rate`), same traders and margins; and no
+    tiers at all: the same draw under a flat table at tier 1's rate and max leverage
+    (:meth:`Population.redrawn`), so large positions are as leveraged as small ones.
     ``"form"``: the table charged in continuous and in step form. ``"policy"``: stepwise (the policy
     given, else the rulebook's) vs full liquidation. ``"mark"``: liquidating on the smoothed mark vs on
     the last price. ``"book"``: ``book`` vs one a tenth as deep.
@@ -723,7 +746,8 @@ def variants(population: Population, axis: str, book: Book = Book(), policy: Pol
         return {"tiered": (population, {}),
                 f"flat {t.mmr[0]:.2%} (tier 1)": (population.with_table(flat_table(t, t.mmr[0])), {}),
                 f"flat {population.average_rate():.2%} (average)":
-                    (population.with_table(flat_table(t, population.average_rate())), {})}
+                    (population.with_table(flat_table(t, population.average_rate())), {}),
+                **({NO_TIERS: (population.redrawn(flat_table(t, t.mmr[0], t.max_leverage[0])), {})} if population.draw and t.max_leverage is not None else {})}
     if axis == "form":
         return {form: (population.with_table(t.with_form(form)), {}) for form in ("continuous", "step")}
     if axis == "policy":
