@@ -15,6 +15,7 @@ from tiermargin.liquidation import Execution, liquidate
 from tiermargin.markprice import basis_moving_average
 from tiermargin.orderbook import Book
 from tiermargin.riskfund import HOUR, RiskFund
+from tiermargin.waterfall import run as waterfall
 
 SHORT = dict(duration=2 * HOUR, step=60.0)  # a two-hour run keeps the property tests quick
 VENUES = ("binance-usdm", "hyperliquid", "okx", "bitmex")
@@ -121,6 +122,23 @@ def test_without_impact_each_trader_is_liquidated_as_liquidate_does_it(rules, po
     assert np.allclose(pop.positions.qty - c.qty, closed, rtol=1e-9, atol=0)
     assert c.fund[-1] - fund == pytest.approx(result, rel=1e-9, abs=1e-5)
     assert (c.first >= 0).sum() > 10  # the shock liquidated enough traders for the comparison to mean something
+
+
+@pytest.mark.parametrize("rules, policy", [("binance-usdm", "one-tier"), ("hyperliquid", None)])
+def test_without_impact_the_cascade_is_the_waterfall_on_its_own_path(rules, policy):
+    """The engines agree where their models do: no impact, a fund that never runs dry. The waterfall (per
+    trader, per event) along the cascade's mark path, fills at the mark, liquidates the same traders at the same
+    marks, leaves the same positions and books the same fund result."""
+    pop = cs.population(rules, 400, seed=9)
+    fund = 1e9
+    c = cs.run(pop, cs.Shock("market", 0.1, at=HOUR), Book(math.inf), policy=policy or pop.rules, mark="last",
+               fund=fund, baseline=False, **SHORT)
+    w = waterfall(pop.positions, c.times, c.mark, RiskFund(fund), policy or pop.rules, execution=Execution("mark"))
+    assert w.summary()["traders liquidated"] == (c.first >= 0).sum() > 20
+    assert {s.trader for s in w.steps} == set(np.flatnonzero(c.first >= 0).tolist())
+    np.testing.assert_allclose(w.qty, c.qty, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(w.margin, c.margin, rtol=1e-9, atol=1e-9)
+    assert w.fund.balance == pytest.approx(c.fund[-1], rel=1e-12, abs=1e-5)
 
 
 def test_the_mark_is_index_plus_the_basis_moving_average_and_last_price_liquidation_uses_the_last():
