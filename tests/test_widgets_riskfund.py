@@ -58,6 +58,19 @@ def data(ex):
                                                    p.floor_line, p.adl_markers) for a in line.get_data()]
 
 
+def fund_ticks(ex):
+    """The fund axis' tick labels as drawn: the value each label says, and the fund balance at its height
+    (its drawn position mapped back through the axis)."""
+    p = ex.plot
+    said, at = [], []
+    for label in p.fund_labels:
+        text = label.get_text()
+        said.append(float(text[:-1]) * 1e6 if text.endswith("M") else float(text.replace(",", "")))
+        y = label.get_transform().transform(label.get_position())[1]
+        at.append(p.ax_fund.transData.inverted().transform((0.0, y))[1])
+    return np.array(said), np.array(at)
+
+
 def test_the_controls_and_defaults(ex):
     assert {k: ex.controls[k].value for k in DEFAULTS} == DEFAULTS
     assert ex.controls["replay"].value == 9.0 and ex.controls["replay"].continuous_update
@@ -91,6 +104,13 @@ def test_the_day_and_its_plot_match_the_library(ex):
     assert "16:00 UTC+8" in p.cut_text.get_text()
     assert p.ax.get_ylabel() == "mark price (USDT)" and p.ax_fund.get_ylabel() == "fund balance (USDT)"
     assert p.ax_fund.get_xlabel() == "time of day (UTC, hours)"
+    said, at = fund_ticks(ex)  # 0, 25,000, …, 125,000: each label says the balance at its height
+    np.testing.assert_allclose(said, np.linspace(0.0, 125_000.0, 6))
+    np.testing.assert_allclose(at, said, atol=1e-6 * said.max())
+    assert [x.get_text() for x in p.fund_labels] == ["0", "25,000", "50,000", "75,000", "100,000", "125,000"]
+    assert not any(x.get_text() for x in p.ax_fund.get_yticklabels())  # the axis' own labels stay empty
+    lo, hi = p.ax_fund.get_ylim()
+    assert lo < 0 and said[-1] < hi and lo < p.balance_line.get_ydata().min() <= p.balance_line.get_ydata().max() < hi
 
 
 def test_a_small_fund_and_a_thin_book_hand_losses_to_adl_a_large_fund_does_not(ex):
@@ -111,6 +131,37 @@ def test_a_small_fund_and_a_thin_book_hand_losses_to_adl_a_large_fund_does_not(e
     assert ex.state["shortfall"] == 0 and ex.state["deleveraged"] == 0 and ex.state["losses"] <= 0
     assert len(ex.plot.adl_markers.get_xdata()) == 0
     assert ex.state["balance"] == pytest.approx(library(ex)[0].fund.balance)
+
+
+def test_a_new_fund_draws_only_the_data_over_the_kept_frame(ex):
+    p = ex.plot
+    frame = p._background
+    grid = p.ax_fund.transData.transform(np.column_stack([np.zeros(6), p.ax_fund.get_yticks()]))[:, 1]
+    for fund, book in ((1e3, 1e6), (1e5, 2e7), (3e6, 2e7), (1e8, 1e9), (2e4, 1e6)):
+        cached = p._data_background
+        ex.set(fund=fund, book=book)
+        w, times, _ = library(ex)
+        assert p._background is frame and p._data_background is not cached  # the frame is kept
+        assert set(p.fund_labels) <= set(p.data) and all(x.get_animated() for x in p.fund_labels)
+        # the ticks (in the frame) stay at the same heights, their labels say the values there
+        np.testing.assert_allclose(
+            p.ax_fund.transData.transform(np.column_stack([np.zeros(6), p.ax_fund.get_yticks()]))[:, 1], grid)
+        said, at = fund_ticks(ex)
+        np.testing.assert_allclose(at, said, atol=1e-6 * said.max())
+        np.testing.assert_array_equal(p.balance_line.get_ydata(), w.fund.balance_at(times))  # drawn in USDT
+        lo, hi = p.ax_fund.get_ylim()
+        shown = np.concatenate([p.balance_line.get_ydata(), p.adl_markers.get_ydata(), p.balance_dot.get_ydata()])
+        assert lo < shown.min() and shown.max() <= said[-1] < hi  # inside the axis, under its top label
+        assert said[-1] < 2 * w.fund.balance_at(times).max()  # the top label is the rounded highest balance
+    assert [x.get_text() for x in p.fund_labels] == ["0", "4,000", "8,000", "12,000", "16,000", "20,000"]
+    ex.set(fund=1e8, book=1e9)
+    assert [x.get_text() for x in p.fund_labels] == ["0", "25M", "50M", "75M", "100M", "125M"]
+    # what is on screen is what a fresh explorer draws for these controls
+    fresh = RiskFundExplorer(fund=1e8, book=1e9)
+    try:
+        np.testing.assert_array_equal(np.asarray(ex.fig.canvas.buffer_rgba()), np.asarray(fresh.fig.canvas.buffer_rgba()))
+    finally:
+        plt.close(fresh.fig)
 
 
 def test_the_replay_slider_moves_only_the_cursor_and_the_readouts(ex):

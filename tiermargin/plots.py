@@ -18,7 +18,8 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.colors import ListedColormap, to_hex
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, MaxNLocator, MultipleLocator
+from matplotlib.ticker import FuncFormatter, MaxNLocator, MultipleLocator, NullFormatter
+from matplotlib.transforms import ScaledTranslation
 from numpy.typing import ArrayLike
 
 from .cascade import Cascade
@@ -884,11 +885,14 @@ class RiskFundPlot(FrameBlit):
     labelled vertical line on both; a replay cursor marks a time of day on both.
 
     Artists are created once; :meth:`update` moves them to a new day and :meth:`move` only the cursor.
-    With ``blit=True`` two images are cached: the frame (axes, ticks, labels, the cut-off line), redrawn
-    only when the limits change (the fund's axis is rounded up to 1, 2, 2.5 or 5 × 10ⁿ), and the frame
-    with the day's data over it. Replaying the day draws only the cursor over the second; a new day on
-    the same limits draws the data over the first. Use ``blit=False`` where the figure is shown as a
-    static image (inline backend, savefig).
+    With ``blit=True`` two images are cached: the frame (axes, ticks, grid, axis labels, the cut-off line),
+    redrawn only when the mark panel's limits, the day's hours, the cut-off or the currency change, and the
+    frame with the day's data over it. Replaying the day draws only the cursor over the second; a new day
+    draws the data over the first. The fund panel's frame does not depend on the fund: its axis runs from
+    −4 % to 106 % of a rounded top (:func:`_fine_ceiling` of the highest balance or floor) with ticks at
+    0, ⅕, …, 1 × top, so the ticks and grid keep their height whatever the top; its tick labels
+    (``fund_labels``, in the fund's currency) are texts of the data layer. Use ``blit=False`` where the
+    figure is shown as a static image (inline backend, savefig).
 
     Parameters
     ----------
@@ -910,6 +914,10 @@ class RiskFundPlot(FrameBlit):
         "cut": ("daily reconciliation cut-off", dict(color="0.35", lw=1.2, ls="-.")),
         "cursor": ("replay time", dict(color="tab:red", lw=1.0)),
     }
+    #: the fund axis' ticks divide [0, top] in this many steps
+    FUND_STEPS = 5
+    #: the y labels' right edge, in points left of the panels (room for "800,000" at the default font size)
+    LABEL_OFFSET = 52.0
 
     def __init__(self, ax_mark: Axes, ax_fund: Axes, blit: bool = True) -> None:
         self.ax, self.ax_fund = ax_mark, ax_fund
@@ -932,14 +940,23 @@ class RiskFundPlot(FrameBlit):
         dot = dict(color="tab:red", marker="o", ms=6, ls="none", mec="black", animated=blit)
         self.mark_dot = ax_mark.plot([], [], **dot)[0]
         self.balance_dot = ax_fund.plot([], [], **dot)[0]
-        #: drawn over the cached frame, in this order: the day's data, then the cursor
-        self.data = [self.mark_line, self.gain_markers, self.loss_markers, self.floor_line, self.balance_line,
-                     self.adl_markers]
-        self.animated = [*self.cursors, self.mark_dot, self.balance_dot]  # over the cached data
+        ax_mark.yaxis.set_major_locator(MaxNLocator(5))
+        ax_mark.yaxis.set_major_formatter(FuncFormatter(_thousands))
+        ax_fund.set_yticks(np.linspace(0.0, 1.0, self.FUND_STEPS + 1))
+        ax_fund.yaxis.set_major_formatter(NullFormatter())  # the labels are the texts below
+        tick = ax_fund.yaxis.get_major_ticks()[0]
+        to_tick, va, ha = ax_fund.get_yaxis_text1_transform(tick.get_pad() + tick.get_tick_padding())
+        self.fund_labels = [ax_fund.text(0.0, y, "", transform=to_tick, va=va, ha=ha, animated=blit,
+                                         fontproperties=tick.label1.get_fontproperties(),
+                                         color=tick.label1.get_color()) for y in ax_fund.get_yticks()]
         for ax in (ax_mark, ax_fund):
             ax.grid(alpha=0.3)
-            ax.yaxis.set_major_locator(MaxNLocator(5))
-            ax.yaxis.set_major_formatter(FuncFormatter(_thousands))
+            ax.yaxis.set_label_coords(0.0, 0.5, ax.transAxes + ScaledTranslation(-self.LABEL_OFFSET / 72, 0.0,
+                                                                                  ax.figure.dpi_scale_trans))
+        #: drawn over the cached frame, in this order: the day's data, then the cursor
+        self.data = [self.mark_line, self.gain_markers, self.loss_markers, self.floor_line, self.balance_line,
+                     self.adl_markers, *self.fund_labels]
+        self.animated = [*self.cursors, self.mark_dot, self.balance_dot]  # over the cached data
         ax_fund.set_xlim(0.0, 24.0)
         ax_fund.set_xticks(np.arange(0.0, 24.1, 3.0))
         ax_fund.xaxis.set_major_formatter(FuncFormatter(lambda h, _pos: f"{int(round(h)):02d}:00"))
@@ -947,8 +964,8 @@ class RiskFundPlot(FrameBlit):
         ax_fund.set_xlabel("time of day (UTC, hours)")
 
     def update(self, d: RiskFundDay) -> None:
-        """Move every artist but the cursor to a new day (no artist is created or removed), and set the
-        frame (limits, labels, cut-off) if it changed."""
+        """Move every artist but the cursor to a new day (no artist is created or removed): the data, the
+        fund axis' limits and tick labels; and set the frame (mark limits, hours, cut-off, labels) if it changed."""
         self._data_background = None
         self.mark_line.set_data(d.hours, d.mark)
         self.gain_markers.set_data(d.gain_hours, d.gain_marks)
@@ -960,20 +977,34 @@ class RiskFundPlot(FrameBlit):
         lo, hi = float(np.min(d.mark)), float(np.max(d.mark))
         pad = 0.08 * (hi - lo or hi or 1.0)
         top = max(float(np.max(d.balance)), float(np.max(d.floor)) if d.floor is not None else 0.0)
-        frame = ((lo - pad, hi + pad), _fine_ceiling(top) or 1.0, (float(d.hours[0]), float(d.hours[-1])),
-                 d.cut, d.cut_label, d.currency)
+        self._set_fund_top(_fine_ceiling(top) or 1.0)
+        frame = ((lo - pad, hi + pad), (float(d.hours[0]), float(d.hours[-1])), d.cut, d.cut_label, d.currency)
         if frame != self._frame:
             self._set_frame(*frame)
             self._frame, self._background = frame, None
 
-    def _set_frame(self, mark_lim: tuple[float, float], fund_top: float, hours: tuple[float, float], cut: float,
-                   cut_label: str, currency: str) -> None:
+    def _set_fund_top(self, top: float) -> None:
+        """The fund axis for balances up to ``top``: its ticks and grid stay at the same heights (the cached
+        frame holds), its tick labels say the new values."""
+        ticks = np.linspace(0.0, top, self.FUND_STEPS + 1)
+        self.ax_fund.set_yticks(ticks)
+        self.ax_fund.set_ylim(-0.04 * top, 1.06 * top)  # room for the markers at 0 and at the top
+        for label, y in zip(self.fund_labels, ticks):
+            label.set_y(y)
+            label.set_text(self._fund_tick(y))
+
+    @staticmethod
+    def _fund_tick(x: float) -> str:
+        """A fund axis tick label: ``250,000``; from a million on, ``2.5M`` (narrow enough for the margin)."""
+        return f"{x / 1e6:g}M" if x >= 1e6 else _thousands(x, 0)
+
+    def _set_frame(self, mark_lim: tuple[float, float], hours: tuple[float, float], cut: float, cut_label: str,
+                   currency: str) -> None:
         for line in self.cut_lines:
             _set_vline(line, cut)
         self.cut_text.set_position((cut, 1.01))
         self.cut_text.set_text(cut_label)
         self.ax.set_ylim(*mark_lim)
-        self.ax_fund.set_ylim(-0.04 * fund_top, 1.06 * fund_top)  # room for the markers at 0 and at the top
         self.ax.set_xlim(*hours)
         self.ax.set_ylabel(f"mark price ({currency})")
         self.ax_fund.set_ylabel(f"fund balance ({currency})")
