@@ -2,7 +2,7 @@
 
 Correct / wrong with a hint / not attempted, wrong types, the lesson's sections named in the hints,
 records checked field by field, functions' type hints and hidden cases, per-student variants and
-the answer-key CLI, for lessons 01 to 06 alike: each test is parametrized over :data:`LESSONS`, one
+the answer-key CLI, for lessons 01 to 07 alike: each test is parametrized over :data:`LESSONS`, one
 :class:`Lesson` per lesson saying which exercises are values, records and functions and where the
 lessons differ (tolerances, texts, pinned numbers).
 
@@ -26,9 +26,10 @@ import test_exercises_lesson03 as t03
 import test_exercises_lesson04 as t04
 import test_exercises_lesson05 as t05
 import test_exercises_lesson06 as t06
+import test_exercises_lesson07 as t07
 
 import tiermargin as tm
-from tiermargin.exercises import Feedback, lesson01, lesson02, lesson03, lesson04, lesson05, lesson06
+from tiermargin.exercises import Feedback, lesson01, lesson02, lesson03, lesson04, lesson05, lesson06, lesson07
 from tiermargin.exercises.core import ExerciseSet
 from tiermargin.exercises.key import answer_key_text, exercise_set, lessons
 from tiermargin.exercises.key import main as key_main
@@ -301,6 +302,28 @@ LESSONS = (
         },
         key_lines=t06.answer_key_lines,
         library_function=score_by_the_library,
+    ),
+    Lesson(
+        key="07",
+        exercises=lesson07.Exercises,
+        notebook=t07.LESSON,
+        right_answer=t07.right_answer,
+        values={3: USDT, 4: Value("a number", wrong=lambda v: (v * 1.01, v * 0.998, v * 1.5 + 3),
+                                  near=lambda v: v * (1 + 1e-8))},
+        records=t07.RECORD_EXERCISES,
+        functions={},
+        sections=t07.SECTIONS,
+        value_text="57000",
+        wrong_types=("1300", [1.0], {"answer": 1.0}, raises, lambda *args: "1300", True, 1j, float("nan"), (1.0, "2")),
+        wrong_field=lambda v: v * 1.01 + 1,
+        field_hint=t07.LESSON,
+        per_student=(1, 2, 3, 4, 5),
+        pinned={
+            1: "Exercise 1 for 'demo': side='short', price=58270, notional=300000000, depth=50000000",
+            4: "Exercise 4 for 'demo': traders=4000, seed=353, size=0.03, depth=2000000, shock_order=6091841, "
+               "liquidated=127116173, alone=11900372",
+        },
+        key_lines=t07.answer_key_lines,
     ),
 )
 
