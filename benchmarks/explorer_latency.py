@@ -11,7 +11,11 @@ Kinds of change are timed separately because they take different paths:
 * LiquidationExplorer's replay slider (continuous: the cursor and readouts over the cached data) and its
   book depth (on release: two liquidation runs, stepwise and full, and a redraw);
 * RiskFundExplorer's time slider (continuous: the cursor, readouts and ADL queue) and its starting fund
-  (on release: the whole waterfall of 200 traders through the day, then a redraw).
+  (on release: the whole waterfall of 200 traders through the day, then a redraw);
+* CascadeExplorer's shock size and book depth (on release: a cascade of 2,000 traders through two hours
+  of marks and its impact-free baseline, then the data drawn over the cached frame, redrawn when the
+  limits move). The sweeps go up on one grid and down on another, so every value is a new run (the
+  explorer caches its runs: going back to a setting is free).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 
 from tiermargin.widgets import (  # noqa: E402
+    CascadeExplorer,
     CrossExplorer,
     Explorer,
     IsolatedExplorer,
@@ -53,6 +58,7 @@ def main() -> None:
     tiers = TierExplorer(venue_b="okx")
     liq = LiquidationExplorer()
     fund = RiskFundExplorer()
+    cascade = CascadeExplorer()
     rows = {
         "IsolatedExplorer mark slider (blit)": _time(ex, "mark", np.linspace(57_600, 62_000, 200)),
         "IsolatedExplorer leverage (full redraw)": _time(ex, "leverage", np.tile(np.arange(5.0, 20.0), 4)),
@@ -64,6 +70,10 @@ def main() -> None:
         "LiquidationExplorer book depth (two runs, redraw)": _time(liq, "depth", np.geomspace(2e7, 5e8, 12)),
         "RiskFundExplorer time slider (blit)": _time(fund, "replay", np.arange(6 * 60, 12 * 60, 2) / 60),
         "RiskFundExplorer starting fund (a day's waterfall)": _time(fund, "fund", np.geomspace(1e4, 1e6, 8)),
+        "CascadeExplorer shock size (a cascade run, frame kept or redrawn)":
+            _time(cascade, "size", np.r_[np.arange(2, 21, 2), np.arange(19, 2, -2)] / 100),
+        "CascadeExplorer book depth (a cascade run, frame kept or redrawn)":
+            _time(cascade, "depth", 10 ** (np.r_[np.arange(56, 81, 2), np.arange(79, 56, -2)] / 10)),
     }
     for label, ms in rows.items():
         print(f"{label}: median {statistics.median(ms):.1f} ms, "

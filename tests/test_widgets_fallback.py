@@ -32,7 +32,8 @@ def test_the_display_bundle_holds_the_widget_a_static_figure_and_a_note(explorer
 # a control per explorer that moves something on its figure, and the new value
 MOVES = {"IsolatedExplorer": ("mark", 58_000.0), "CrossExplorer": ("btc", 55_000.0),
          "MarkPriceExplorer": ("wick_depth", 0.3), "TierExplorer": ("size", 5e6),
-         "RiskFundExplorer": ("replay", 12.0), "LiquidationExplorer": ("policy", "full")}
+         "RiskFundExplorer": ("replay", 12.0), "LiquidationExplorer": ("policy", "full"),
+         "CascadeExplorer": ("size", 0.1)}
 
 
 def test_every_explorer_has_a_move_checked():

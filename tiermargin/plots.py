@@ -1341,6 +1341,27 @@ def _cascade(value: object, name: str = "cascade") -> Cascade:
     return value
 
 
+def _roomy(current: tuple[float, float] | None, lo: float, hi: float,
+           nice: Callable[[float, float], tuple[float, float]], room: float = 0.5,
+           fill: float = 0.4) -> tuple[float, float]:
+    """Axis limits for data in ``[lo, hi]`` that most control changes keep (so the cached frame survives):
+    the ``current`` ones while they contain the data and it fills at least ``fill`` of them; else
+    ``nice`` of the data widened by ``room`` × its width on each side where it left the current limits
+    (where it is likely to go on growing)."""
+    if current is not None and current[0] <= lo and hi <= current[1] and hi - lo >= fill * (current[1] - current[0]):
+        return current
+    pad = room * (hi - lo)
+    below, above = current is not None and lo < current[0], current is not None and hi > current[1]
+    a, b = nice(lo - pad * below, hi + pad * above)
+    return float(a), float(b)
+
+
+#: the shock's label on a cascade figure, by kind (its size is in the title, or the explorer's readout: a
+#: label that changed with the size would be redrawn on every change)
+SHOCK_LABELS = {"market": "shock: market-wide drop", "venue": "shock: a sale into this venue's book",
+                "whale": "shock: a whale's sale"}
+
+
 def _multiplier_text(c: Cascade) -> str:
     m = c.multiplier
     return "multiplier not run (baseline=False)" if m is None else ("∞" if np.isinf(m) else f"{m:.2f}×")
@@ -1350,13 +1371,14 @@ class CascadePlot(FrameBlit):
     """A market-wide cascade (:class:`~tiermargin.cascade.Cascade`) over time: top, this venue's last
     price, the index and the mark; bottom, the notional liquidated at each step (bars) and, on the right
     axis, the risk fund's balance with the steps where it ran dry (ADL). The shock is a dashed vertical
-    line on both panels.
+    line on both panels, labelled with its kind (:data:`SHOCK_LABELS`).
 
     Artists are created once; :meth:`update` moves them to a new run (the bars are one
     :class:`~matplotlib.patches.StepPatch`, so a day of steps is one artist). With ``blit=True`` the data
-    are drawn over a cached frame (axes, ticks, labels, the shock line), redrawn only when the limits
-    change; they are rounded and kept while the data still fill them. Use ``blit=False`` where the figure
-    is shown as a static image (inline backend, savefig).
+    are drawn over a cached frame (axes, ticks, labels, the shock line and its label), redrawn only when
+    the limits change: they are rounded, kept while the data fill at least 40 % of them, and widened with
+    room to spare where the data grew past them (:func:`_roomy`), so most changes of a control draw only
+    the data. Use ``blit=False`` where the figure is shown as a static image (inline backend, savefig).
 
     Parameters
     ----------
@@ -1394,11 +1416,10 @@ class CascadePlot(FrameBlit):
         self.adl_markers = self.ax_fund.plot([], [], **st["adl"])[0]
         self.shock_lines = (ax_price.axvline(0, **st["shock"]), ax_volume.axvline(0, **st["shock"]))
         self.shock_text = ax_price.text(0, 1.01, "", transform=ax_price.get_xaxis_transform(), ha="center",
-                                        va="bottom", fontsize=8, color=self.STYLE["shock"][1]["color"],
-                                        animated=blit)
-        #: drawn over the cached frame, in this order (the shock's text changes with its size)
+                                        va="bottom", fontsize=8, color=self.STYLE["shock"][1]["color"])
+        #: drawn over the cached frame, in this order
         self.animated = [self.last_line, self.index_line, self.mark_line, self.bars, self.fund_line,
-                         self.adl_markers, self.shock_text]
+                         self.adl_markers]
         for ax in (ax_price, ax_volume, self.ax_fund):
             ax.yaxis.set_major_locator(MaxNLocator(5))
         ax_price.yaxis.set_major_formatter(FuncFormatter(_thousands))
@@ -1420,7 +1441,7 @@ class CascadePlot(FrameBlit):
     def update(self, cascade: Cascade, window: tuple[float, float] | None = None) -> None:
         """Move every artist to a new run (no artist is created or removed) and set the frame (limits,
         labels, shock line) if it changed. ``window``: the hours of the day shown (default: the whole run);
-        the value axes fit the data inside it."""
+        the value axes hold the data inside it (:func:`_roomy`)."""
         c = _cascade(cascade)
         hours = _day_hours(c.times)
         step = float(hours[1] - hours[0]) if hours.size > 1 else 1 / 60
@@ -1432,7 +1453,6 @@ class CascadePlot(FrameBlit):
         self.fund_line.set_data(hours, c.fund)
         ran_dry = c.adl_fills > 0
         self.adl_markers.set_data(hours[ran_dry], c.fund[ran_dry])
-        self.shock_text.set_text(f"shock: {c.shock}")
 
         x0, x1 = _hours_shown(window, float(edges[0]), float(edges[-1]))
         inside = (edges[1:] > x0) & (hours < x1)
@@ -1444,17 +1464,17 @@ class CascadePlot(FrameBlit):
         settle = c.population.table.contract.settle
         shock_hour = float(hours[0]) + c.shock.at / 3_600.0
         frame = ((x0, x1),
-                 _sticky(old[1], float(prices.min()), float(prices.max()), _nice_range),
-                 _sticky(old[2], 0.0, float(c.notional[inside].max()), _zero_based),
-                 _sticky(old[3], 0.0, float(c.fund[inside].max()), _zero_based),
-                 _price_unit(c), settle, step * 3_600.0, shock_hour)
+                 _roomy(old[1], float(prices.min()), float(prices.max()), lambda a, b: _nice_range(a, b, 10)),
+                 _roomy(old[2], 0.0, float(c.notional[inside].max()), _zero_based),
+                 _roomy(old[3], 0.0, float(c.fund[inside].max()), _zero_based),
+                 _price_unit(c), settle, step * 3_600.0, shock_hour, SHOCK_LABELS[c.shock.kind])
         if frame != self._frame:
             self._set_frame(*frame)
             self._frame, self._background = frame, None
 
     def _set_frame(self, hours: tuple[float, float], price_lim: tuple[float, float],
                    volume_lim: tuple[float, float], fund_lim: tuple[float, float], unit: str, settle: str,
-                   step_seconds: float, shock_hour: float) -> None:
+                   step_seconds: float, shock_hour: float, shock_label: str) -> None:
         self.ax_volume.set_xlim(*hours)
         self.ax_volume.xaxis.set_major_locator(_time_locator(hours[1] - hours[0]))
         self.ax.set_ylim(*price_lim)
@@ -1466,6 +1486,7 @@ class CascadePlot(FrameBlit):
         for line in self.shock_lines:
             _set_vline(line, shock_hour)
         self.shock_text.set_position((shock_hour, 1.01))
+        self.shock_text.set_text(shock_label)
 
 
 def _zero_based(_lo: float, hi: float) -> tuple[float, float]:

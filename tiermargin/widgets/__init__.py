@@ -5,6 +5,7 @@ the explorer re-renders its figure image on each change.
 """
 
 from .base import Explorer
+from .cascade import CascadeExplorer
 from .cross import CrossExplorer
 from .isolated import IsolatedExplorer
 from .liquidation import LiquidationExplorer
@@ -12,5 +13,5 @@ from .markprice import MarkPriceExplorer
 from .riskfund import RiskFundExplorer
 from .tiers import TierExplorer
 
-__all__ = ["CrossExplorer", "Explorer", "IsolatedExplorer", "LiquidationExplorer", "MarkPriceExplorer",
-           "RiskFundExplorer", "TierExplorer"]
+__all__ = ["CascadeExplorer", "CrossExplorer", "Explorer", "IsolatedExplorer", "LiquidationExplorer",
+           "MarkPriceExplorer", "RiskFundExplorer", "TierExplorer"]

@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 
 import ipywidgets as W
 
-from ..cascade import Cascade, Population, Shock, population, run, variants
+from ..cascade import NO_TIERS, Cascade, Population, Shock, population, run, variants
 from ..orderbook import Book
 from ..plots import CascadePlot, _clock, _compact, legend_html
 from ..riskfund import HOUR
@@ -26,9 +26,11 @@ DURATION, SHOCK_AT = 2 * HOUR, 0.5 * HOUR
 SHOCKS = [("market-wide drop (the index falls too)", "market"), ("a sale into this venue's book", "venue")]
 #: the tier-table control: value → label
 FORMS = {"continuous": "tiered (continuous)", "step": "tiered (step)", "tier-1": "flat at tier 1",
-         "average": "flat at the average rate"}
+         "average": "flat at the average rate", "none": "no tiers (tier 1's rate and leverage)"}
+#: the untiered tables: how their labels in :func:`~tiermargin.cascade.variants` ``"tiers"`` end
+FLAT = {"tier-1": "(tier 1)", "average": "(average)", "none": NO_TIERS}
 #: the mark-smoothing control: basis moving-average window in seconds, 0 for the last price
-WINDOWS = [("none: liquidate on the last price", 0), ("1 min (60 s)", 60), ("5 min (300 s)", 300),
+WINDOWS = [("none: liquidate on the last price", 0), ("2 min (120 s)", 120), ("5 min (300 s)", 300),
            ("15 min (900 s)", 900)]
 POPULATIONS = (250, 500, 1_000, 2_000, 5_000, 10_000)
 #: the controls by name and how the one-line explanation calls them
@@ -66,14 +68,14 @@ def base_population(n: int, seed: int) -> Population:
 
 @lru_cache(maxsize=32)
 def charged(n: int, seed: int, form: str) -> Population:
-    """The same traders charged with the table of ``form`` (:data:`FORMS`), from :func:`~tiermargin.cascade.variants`."""
+    """The traders under the table of ``form`` (:data:`FORMS`), from :func:`~tiermargin.cascade.variants`: the
+    same traders and margins, except ``"none"``, the same draw with tier 1's leverage at every size."""
     pop = base_population(n, seed)
     if form in ("continuous", "step"):
         return variants(pop, "form")[form][0]
-    if form not in FORMS:
+    if form not in FLAT:
         raise ValueError(f"form must be one of {', '.join(FORMS)}, got {form!r}")
-    _, tier1, average = (p for p, _ in variants(pop, "tiers").values())
-    return tier1 if form == "tier-1" else average
+    return next(p for label, (p, _) in variants(pop, "tiers").items() if label.endswith(FLAT[form]))
 
 
 @lru_cache(maxsize=32)
@@ -117,10 +119,12 @@ class CascadeExplorer(Explorer):
 
     Controls: the shock (a market-wide drop, or a sale into this venue's book) and its size; the tier
     table (tiered in continuous or step form, or flat at tier 1's rate or at the traders' average rate,
-    the same traders and margins); the liquidation policy; the mark's smoothing window (or none:
-    liquidate on the last price); the book's depth (USD per 1 % of price); the number of traders (the
-    market's open interest against the book: a larger population is a larger market in the same book);
-    the seed (traders and price walk). Each change reruns the cascade (cached per setting).
+    the same traders and margins; or no tiers: the same draw with tier 1's rate and max leverage at every
+    size, so large positions are as leveraged as small ones); the liquidation policy; the mark's
+    smoothing window (or none: liquidate on the last price); the book's depth (USD per 1 % of price); the
+    number of traders (the market's open interest against the book: a larger population is a larger
+    market in the same book); the seed (traders and price walk). Each change reruns the cascade (cached
+    per setting) and draws the new run over the figure's cached frame unless the axes must change.
 
     Readouts: the run's summary (:meth:`~tiermargin.cascade.Cascade.summary`) with units, and one line on
     what the last change did.
@@ -134,7 +138,7 @@ class CascadeExplorer(Explorer):
     """
 
     title = "Cascade explorer"
-    figsize = (8.5, 5.4)
+    figsize = (8.5, 5.5)
 
     def __init__(self, **values: Any) -> None:
         #: the settings and summary shown, for the explanation of the next change
