@@ -14,8 +14,8 @@ def explorer_cells(path: Path) -> list[dict]:
     return [c for c in cells if c["cell_type"] == "code" and "Explorer(" in "".join(c["source"])]
 
 
-def test_there_are_six_lessons():
-    assert [p.name[:2] for p in LESSONS] == ["01", "02", "03", "04", "05", "06"]
+def test_there_are_seven_lessons():
+    assert [p.name[:2] for p in LESSONS] == ["01", "02", "03", "04", "05", "06", "07"]
 
 
 @pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)

@@ -45,13 +45,17 @@ from typing import Any
 import pytest
 
 from tiermargin import RiskFund, load_table
+from tiermargin.cascade import Shock, flat_table, population
+from tiermargin.cascade import run as cascade_run
 from tiermargin.cross import CrossAccount, Haircut, Order, Position
 from tiermargin.isolated import IsolatedPosition
 from tiermargin.liquidation import Execution, liquidate
+from tiermargin.orderbook import Book
 from tiermargin.market import VENUES, Wick, synthetic_market
 from tiermargin.markprice import mark_prices
 from tiermargin.rules import PRESETS
 from tiermargin.widgets.base import fmt_amount
+from tiermargin.widgets.cascade import DURATION, RULES, SHOCK_AT, Settings
 from tiermargin.widgets.cross import ENTRY, INSTRUMENTS
 from tiermargin.waterfall import DAY_START, crash_path, run, traders
 from tiermargin.widgets.markprice import MAX_AGE, STALE_FROM, WICK_SECONDS, WICK_START
@@ -157,6 +161,21 @@ def _fund_at_nine(policy: str) -> str:
     return fmt_amount(day.fund.balance_at(DAY_START + 9 * 3_600), "USDT")
 
 
+def _cascade_notional(form: str) -> str:
+    """Lesson 07's explorer at its defaults (``Settings()``: Binance USDⓈ-M's traders, a market-wide drop at
+    00:30 UTC into the default book, one tier at a time, the 300 s mark, two hours): the notional liquidated
+    under the tiered table (``"continuous"``) or with no tiers (``"none"``: the same draw under a flat table at
+    tier 1's rate and max leverage)."""
+    d = Settings()
+    pop = population(RULES, d.traders, seed=d.seed)
+    if form == "none":
+        table = pop.table
+        pop = pop.redrawn(flat_table(table, table.mmr[0], table.max_leverage[0]))
+    c = cascade_run(pop, Shock(d.kind, d.size, at=SHOCK_AT), Book(d.depth), policy=d.policy,
+                    window=float(d.window), duration=DURATION, seed=d.seed)
+    return fmt_amount(c.summary()["notional liquidated (USD)"], "USD")
+
+
 CASES = [
     Case("01_mark_price.ipynb", "Mark price explorer", "mark form", ("select", "median of three (Binance)"),
          "median of three (Binance)", "lowest / highest mark", _mark_range, "okx", "median3"),
@@ -172,6 +191,8 @@ CASES = [
          "in full, one order", "contracts sent to the market, stepwise", _stepwise_to_market, "one-tier", "full"),
     Case("06_risk_fund_and_adl.ipynb", "Risk fund and ADL explorer", "liquidation", ("select", "full"),
          "full", "risk fund balance", _fund_at_nine, "one-tier", "full"),
+    Case("07_cascades.ipynb", "Cascade explorer", "tier table", ("select", "no tiers (tier 1's rate and leverage)"),
+         "no tiers (tier 1's rate and leverage)", "notional liquidated", _cascade_notional, "continuous", "none"),
 ]
 
 
