@@ -10,11 +10,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tiermargin import IsolatedPosition, TierTable
 from tiermargin import cascade as cs
 from tiermargin.liquidation import Execution, liquidate
 from tiermargin.markprice import basis_moving_average
 from tiermargin.orderbook import Book
 from tiermargin.riskfund import HOUR, RiskFund
+from tiermargin.rules import Rulebook
 from tiermargin.waterfall import run as waterfall
 
 SHORT = dict(duration=2 * HOUR, step=60.0)  # a two-hour run keeps the property tests quick
@@ -100,27 +102,38 @@ def test_with_table_keeps_the_traders_and_refuses_another_contract():
 
 
 # ---------------------------------------------------------------------- the procedure, trader by trader
-@pytest.mark.parametrize("rules, policy", [("binance-usdm", "one-tier"), ("binance-usdm", "two-tiers"),
-                                           ("binance-usdm", "lowest-sufficient"), ("binance-usdm", "full"),
-                                           ("hyperliquid", None), ("okx", None), ("bitmex", None)])
-def test_without_impact_each_trader_is_liquidated_as_liquidate_does_it(rules, policy):
+@pytest.mark.parametrize("rules, policy, settlement", [
+    ("binance-usdm", "one-tier", None), ("binance-usdm", "two-tiers", None), ("binance-usdm", "lowest-sufficient", None),
+    ("binance-usdm", "full", None), ("hyperliquid", None, None), ("okx", None, None), ("bitmex", None, None),
+    ("binance-usdm", "lowest-sufficient", "fill"), ("okx", "two-tiers", "fill"), ("hyperliquid", "hyperliquid", "bankruptcy"),
+    ("binance-usdm", "hyperliquid", None)])
+def test_without_impact_each_trader_is_liquidated_as_liquidate_does_it(rules, policy, settlement):
     """Infinitely deep book, liquidation on the last price, a fund that never runs dry: every trader's
-    steps are those of :func:`liquidate` on the same path with fills at the mark."""
+    steps are those of :func:`liquidate` on the same path with fills at the mark, under either settlement
+    (a fill at the mark: no slippage to settle after the batch)."""
     pop = cs.population(rules, 150, seed=5)
     fund = 1e9  # never runs dry, and small enough that the fund's rounding stays far below the results
-    c = cs.run(pop, cs.Shock("market", 0.12, at=HOUR), Book(math.inf), policy=policy or pop.rules,
+    procedure = {"policy": policy or pop.rules, **({"settlement": settlement} if settlement else {})}
+    c = cs.run(pop, cs.Shock("market", 0.12, at=HOUR), Book(math.inf), **procedure,
                mark="last", fund=fund, baseline=False, **SHORT)
     assert c.adl.sum() == 0 and np.allclose(c.last, c.mark)
     closed, result, first = np.zeros(len(pop)), 0.0, np.full(len(pop), -1)
+    margin, cash = pop.positions.margin.copy(), np.zeros(len(pop))
     for i in range(len(pop)):
-        log = liquidate(pop.positions[i], c.times, c.mark, policy or pop.rules, execution=Execution("mark"))
+        log = liquidate(pop.positions[i], c.times, c.mark, execution=Execution("mark"), **procedure)
         closed[i] = sum(e.contracts_closed for e in log.events)
         result += log.fund_result
+        margin[i] = float(log.final.margin) if log.final else 0.0
+        cash[i] = log.returned
         if log.events:
             first[i] = int(np.searchsorted(c.times, log.events[0].time))
     assert np.array_equal(first, c.first)
     assert np.allclose(pop.positions.qty - c.qty, closed, rtol=1e-9, atol=0)
     assert c.fund[-1] - fund == pytest.approx(result, rel=1e-9, abs=1e-5)
+    np.testing.assert_allclose(c.margin, margin, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(c.cash, cash, rtol=1e-9, atol=1e-6)  # what a close at the fill leaves is paid back
+    if policy is None and rules == "hyperliquid":  # positions of 100k or less close in full, at the fill
+        assert cash.sum() > 0
     assert (c.first >= 0).sum() > 10  # the shock liquidated enough traders for the comparison to mean something
 
 
@@ -187,18 +200,41 @@ def _wealth_gap(c: cs.Cascade) -> tuple[float, float]:
 @given(rules=st.sampled_from(VENUES), kind=st.sampled_from(["market", "venue", "whale"]),
        size=st.floats(0.01, 0.4), depth=st.sampled_from([3e5, 3e6, 3e7, math.inf]),
        fund=st.sampled_from([0.0, 1.0, 1e3, 1e9]), mark=st.sampled_from(["smoothed", "last"]),
-       seed=st.integers(0, 50), steps=st.integers(1, 120))
-def test_money_is_conserved_at_every_step(rules, kind, size, depth, fund, mark, seed, steps):
-    """Traders' equity + fund + the market's fills − the venue's uncovered loss = what everyone would hold
-    had nothing happened, after any number of steps (the run up to step k is the prefix of a longer one)."""
+       seed=st.integers(0, 50), steps=st.integers(1, 120), settlement=st.sampled_from(["bankruptcy", "fill"]),
+       step=st.sampled_from([10.0, 60.0]))
+def test_money_is_conserved_at_every_step(rules, kind, size, depth, fund, mark, seed, steps, settlement, step):
+    """Traders' equity (and cash paid out) + fund + the market's fills − the venue's uncovered loss = what
+    everyone would hold had nothing happened, after any number of steps (the run up to step k is the prefix
+    of a longer one), under either settlement; marks 10 s apart bring Hyperliquid's 30 s cooldown across steps."""
     pop = cs.population(rules, 120, seed=seed)
-    shock = cs.Shock(kind, size * 5e7 if kind == "whale" else size, at=min(600.0, 30.0 * steps))
-    c = cs.run(pop, shock, Book(depth), policy=POLICY.get(rules), mark=mark, fund=fund, baseline=False,
-               duration=60.0 * steps, step=60.0, seed=seed)
+    shock = cs.Shock(kind, size * 5e7 if kind == "whale" else size, at=min(10 * step, step * steps / 2))
+    c = cs.run(pop, shock, Book(depth), policy=POLICY.get(rules, pop.rules.policy), settlement=settlement, mark=mark,
+               fund=fund, baseline=False, duration=step * steps, step=step, seed=seed)
     gap, scale = _wealth_gap(c)
     assert abs(gap) <= 1e-9 * scale
     assert np.all(c.fund >= 0) and np.all(c.uncovered >= 0) and np.all(c.qty >= 0) and np.all(c.margin >= 0)
     assert np.all(np.isfinite(c.last)) and np.all(np.isfinite(c.mark)) and np.all(c.last > 0)
+
+
+def test_at_the_fill_a_batch_that_would_leave_kept_contracts_no_margin_closes_them_and_is_priced_again():
+    """Two longs of 10 at 100 on 0.5 of margin, liquidated in profit at 101 (the example of
+    ``test_liquidation``): as if filled at the mark they keep 1.25 contracts each. In a book of 100 USD per 1 %
+    the batch fills so low that the kept contracts would have no margin: they are closed too, the batch priced
+    again with all 20 contracts, and money is conserved."""
+    t = TierTable.from_rows([[0, 100, 0.01, 50], [100, None, 0.2, 4]])
+    positions = IsolatedPosition(t, [1.0, 1.0], [10.0, 10.0], [100.0, 100.0], [0.5, 0.5], [4.0, 4.0])
+    pop = cs.Population(positions, np.array([False, False]),
+                        Rulebook("x", "X", None, policy="fraction", fraction=0.5, settlement="fill"))
+    run = dict(mark="last", fund=1e6, duration=120.0, step=60.0, volatility=0.0, price=101.0, baseline=False)
+    deep = cs.run(pop, cs.Shock("market", 0.01, at=60.0), Book(1e9), **run)
+    np.testing.assert_allclose(deep.qty, 1.25)
+    np.testing.assert_allclose(deep.margin, 0.5 + 8.75, rtol=1e-6)  # the margin plus the PnL realized near 101
+    thin = cs.run(pop, cs.Shock("market", 0.01, at=60.0), Book(100.0), **run)
+    np.testing.assert_array_equal(thin.qty, 0.0)
+    assert thin.closed[0] == 20.0 and thin.fill[0] == pytest.approx(101 * math.exp(-20 * 101 / 2e4))
+    assert thin.cash.sum() == 0 and thin.fund[0] < 1e6
+    gap, scale = _wealth_gap(thin)
+    assert abs(gap) <= 1e-9 * scale
 
 
 def test_a_fund_that_runs_dry_hands_the_loss_to_adl():
@@ -264,7 +300,11 @@ def test_comparisons_run_the_variants_they_name():
     average = float(np.sum(np.asarray(t.rate(size)) * w) / w.sum())
     assert sorted(float(p.table.mmr[0]) for p in same_margins) == pytest.approx(sorted([float(t.mmr[0]), average]))
     assert [v[0].table.form for v in cs.variants(pop, "form").values()] == ["continuous", "step"]
-    assert [v[1]["policy"] for v in cs.variants(pop, "policy").values()] == ["fraction", "full"]
+    policy = cs.variants(pop, "policy")  # the rulebook's own procedure (Hyperliquid's), both settled at the fill
+    assert list(policy) == ["stepwise (hyperliquid)", "full"]
+    assert [v[1] for v in policy.values()] == [{"policy": pop.rules}, {"policy": "full", "settlement": "fill"}]
+    assert cs.variants(pop, "policy", policy="one-tier")["stepwise (one-tier)"][1] == {"policy": "one-tier",
+                                                                                      "settlement": "fill"}
     books = [v[1]["book"].depth for v in cs.variants(pop, "book", Book(4e6)).values()]
     assert books == [4e6, 4e5]
     with pytest.raises(ValueError, match="axis"):

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from strategies import positions
 
 import tiermargin as tm
-from tiermargin.liquidation import POLICIES, Execution, liquidate
+from tiermargin.liquidation import POLICIES, SETTLEMENTS, Execution, liquidate
 from tiermargin.rules import preset
 
 BTC = tm.load_table("binance-usdm-btcusdt-2021")
@@ -84,33 +84,58 @@ def test_fraction_policy_closes_a_share_per_step_until_tier_one():
 
 
 @given(positions(fee=False), st.sampled_from(POLICIES), st.floats(0.3, 0.95),
-       st.sampled_from(["bankruptcy", "mark", "impact"]))
-def test_invariants(p, policy, drop, model):
-    """Terminates; each step leaves a lower tier (fraction: a smaller size) or closes; after the last
-    step at a mark health ≥ 0 or closed; money is conserved step by step."""
+       st.sampled_from(["bankruptcy", "mark", "impact"]), st.sampled_from(SETTLEMENTS))
+def test_invariants(p, policy, drop, model, settlement):
+    """Terminates; each step leaves a lower tier (fraction, hyperliquid: a smaller size) or closes; after
+    the last step at a mark health ≥ 0 or closed; money is conserved step by step under both settlements:
+    the trader's realized loss at the settlement price + the fund's result + the market's = 0; at the fill
+    the fund only pays (where the trader's equity would go negative) and a close pays back what is left."""
     side = float(p.side)
     end = float(p.entry) * (drop if side > 0 else 1 / drop)
     path = np.linspace(float(p.entry), end, 25)
     assume(not p.is_liquidated(path[0]))
-    log = liquidate(p, np.arange(25.0), path, policy, 0.25 if policy == "fraction" else None, Execution(model, 1e6))
+    log = liquidate(p, np.arange(25.0), path, policy, 0.25 if policy == "fraction" else None, Execution(model, 1e6),
+                    settlement=settlement)
+    assert log.settlement == settlement
     c = p.table.contract
+    scale = float(p.margin + p.value(p.entry))
+    qty, margin = float(p.qty), float(p.margin)
     for e in log.events:
-        if policy == "fraction" and e.action == "reduce":
+        if policy in ("fraction", "hyperliquid") and e.action == "reduce":
             assert e.contracts_left < e.contracts_left + e.contracts_closed
         elif e.action == "reduce":
             assert e.tier_after < e.tier_before
-        # trader's share settled at bankruptcy uses exactly its margin; fund + trader + market = 0
-        trader = -e.margin_used
-        assert e.margin_used == pytest.approx(-float(c.upnl(side, e.contracts_closed, p.entry, e.bankruptcy_price)),
-                                              rel=1e-7, abs=1e-9 * float(p.margin))
+        equity = margin + float(c.upnl(side, qty, p.entry, e.mark))  # the trader's, before the step
+        # the trader's closed contracts are settled at the settlement price: fund + trader + market = 0
+        realized = float(c.upnl(side, e.contracts_closed, p.entry, e.settlement_price))
+        if settlement == "bankruptcy" or e.action == "backstop" or equity <= 0:  # the share's margin is used up
+            assert e.settlement_price == e.bankruptcy_price and e.returned == 0
+            assert e.margin_used == pytest.approx(-realized, rel=1e-7, abs=1e-9 * float(p.margin))
+        elif e.contracts_left == 0 and e.settlement_price != e.execution_price:  # closed at bankruptcy: none left
+            assert e.margin_used == margin and e.returned == 0 and e.surplus <= 0
+        else:  # at the fill (or the step's bankruptcy price, the fund paying): the realized loss
+            assert (e.surplus == 0) == (e.settlement_price == e.execution_price) and e.surplus <= 0
+            if e.contracts_left:
+                assert e.margin_used == -realized
+            else:  # a close: what the fill leaves (>= 0) is paid back
+                assert e.margin_used == pytest.approx(-realized, rel=1e-9, abs=1e-9 * scale)
+            assert e.returned == (margin - e.margin_used if e.contracts_left == 0 else 0.0)
         market = -float(c.upnl(side, e.contracts_closed, p.entry, e.execution_price))
-        assert trader + e.surplus + market == pytest.approx(0, abs=1e-7 * float(p.margin + p.value(p.entry)))
+        assert -e.margin_used + e.surplus + market == pytest.approx(0, abs=1e-7 * scale)
+        if settlement == "fill" and e.action != "backstop" and equity > 0:  # the fund only pays, the trader
+            assert e.surplus <= 0  # keeps a non-negative equity at the mark
+            kept = margin - e.margin_used + float(c.upnl(side, e.contracts_left, p.entry, e.mark))
+            assert (e.returned if e.contracts_left == 0 else kept) >= -1e-9 * scale
+            if e.surplus < 0:  # settled where the trader's equity after the step is 0
+                assert (e.returned if e.contracts_left == 0 else kept) == pytest.approx(0, abs=1e-9 * scale)
+        qty, margin = e.contracts_left, margin - e.margin_used
     by_time: dict = {}
     for e in log.events:
         by_time[e.time] = e
     for e in by_time.values():
-        assert e.action == "close" or e.health_after > 0
-    assert float(log.final.margin if log.final else 0) + log.margin_lost == pytest.approx(float(p.margin), rel=1e-9)
+        assert e.action in ("close", "backstop") or e.health_after > 0
+    left = float(log.final.margin) if log.final else log.returned
+    assert left + log.margin_lost == pytest.approx(float(p.margin), rel=1e-9)
 
 
 def test_bad_input():
@@ -120,7 +145,8 @@ def test_bad_input():
                       ({"times": [0.0, 1.0], "marks": [1.0]}, "same length"),
                       ({"times": [1.0, 0.0], "marks": [1.0, 1.0]}, "sorted"),
                       ({"marks": [60_000, -1], "times": [0, 1]}, "marks"),
-                      ({"orders_requirement": -1}, "orders_requirement")]:
+                      ({"orders_requirement": -1}, "orders_requirement"), ({"settlement": "mid"}, "settlement"),
+                      ({"last_partial": float("nan")}, "last_partial")]:
         args = {"times": TIMES, "marks": CRASH, **kw}
         with pytest.raises(ValueError, match=match):
             liquidate(pos, **args)
@@ -135,9 +161,52 @@ def test_bad_input():
 def test_a_rulebook_supplies_the_venues_policy_and_fraction():
     pos = whale()
     assert liquidate(pos, TIMES, CRASH, preset("okx")) == liquidate(pos, TIMES, CRASH, "two-tiers")
-    assert liquidate(pos, TIMES, CRASH, preset("hyperliquid")) == liquidate(pos, TIMES, CRASH, "fraction", 0.2)
+    hl = liquidate(pos, TIMES, CRASH, preset("hyperliquid"))
+    assert hl == liquidate(pos, TIMES, CRASH, "hyperliquid") == liquidate(pos, TIMES, CRASH, "hyperliquid",
+                                                                          settlement="fill")
+    assert hl.settlement == "fill" and liquidate(pos, TIMES, CRASH, "one-tier").settlement == "bankruptcy"
     assert liquidate(pos, TIMES, CRASH, preset("okx")) != liquidate(pos, TIMES, CRASH, "one-tier")
     with pytest.raises(ValueError, match="'binance-usdm' has no liquidation policy"):
         liquidate(pos, TIMES, CRASH, preset("binance-usdm"))
     with pytest.raises(ValueError, match="fraction comes from the rulebook"):
         liquidate(pos, TIMES, CRASH, preset("hyperliquid"), 0.3)
+    with pytest.raises(ValueError, match="settlement comes from the rulebook"):
+        liquidate(pos, TIMES, CRASH, preset("okx"), settlement="fill")
+
+
+def test_the_settlements_differ_only_in_who_keeps_a_fill_better_than_bankruptcy():
+    """The whale, one tier down, fills at the mark (better than bankruptcy): at the bankruptcy price the fund
+    keeps the difference; at the fill the trader does, so the position survives with more margin and the fund
+    gets nothing. Filled at the bankruptcy price itself, the two settlements are the same liquidation."""
+    at_b = liquidate(whale(), TIMES, CRASH, "one-tier", execution=Execution("mark"))
+    at_f = liquidate(whale(), TIMES, CRASH, "one-tier", execution=Execution("mark"), settlement="fill")
+    assert at_b.fund_result > 0 and at_f.fund_result == 0
+    assert all(e.settlement_price == e.execution_price for e in at_f.events)
+    first_b, first_f = at_b.events[0], at_f.events[0]
+    assert first_f.contracts_closed == first_b.contracts_closed  # the same order ...
+    # ... the trader keeps what the fund kept: the closed contracts' equity at the mark
+    assert first_b.margin_used - first_f.margin_used == pytest.approx(first_b.surplus, rel=1e-12)
+    assert first_f.health_after > first_b.health_after
+    same = [liquidate(whale(), TIMES, CRASH, "one-tier", execution=Execution("bankruptcy"), settlement=s)
+            for s in SETTLEMENTS]
+    for a, b in zip(*(log.events for log in same)):
+        assert a.contracts_closed == b.contracts_closed and a.surplus == pytest.approx(b.surplus, abs=1e-6)
+        assert a.margin_used == pytest.approx(b.margin_used, rel=1e-12)
+
+
+def test_a_fill_that_would_leave_the_kept_contracts_no_margin_closes_the_whole_position():
+    """A long of 10 at 100 on 0.5 of margin, liquidated in profit at 101 (MM 20 % above 100 USDT): equity 10.5.
+    Filled at the mark, settled at the fill, 50 % steps keep 1.25 contracts with the whole equity (4.25 healthy).
+    Into a thin book, the first 5 fill at 98.45: the kept 5 would be left 0.5 + 5 × (98.45 − 100) < 0 of margin,
+    so the order is for the whole position; it fills at 95.90, worse than the 99.95 at which the trader's
+    equity is 0 (10.5 + 10 × (P − 101) = 0): settled there, the fund pays 10 × 4.05."""
+    t = tm.TierTable.from_rows([[0, 100, 0.01, 50], [100, None, 0.2, 4]])
+    pos = tm.IsolatedPosition(t, "long", 10.0, 100.0, 0.5, 4.0)
+    at_mark = liquidate(pos, [0], [101], "fraction", 0.5, Execution("mark"), settlement="fill")
+    assert [e.contracts_left for e in at_mark.events] == [5.0, 2.5, 1.25]
+    assert float(at_mark.final.equity(101)) == pytest.approx(10.5)
+    (e,) = liquidate(pos, [0], [101], "fraction", 0.5, Execution("impact", 1e4), settlement="fill").events
+    assert (e.action, e.contracts_closed) == ("close", 10.0)
+    assert e.execution_price == pytest.approx(101 * (1 - 1010 / 2e4))
+    assert e.settlement_price == pytest.approx(99.95) and e.surplus == pytest.approx(-10 * (99.95 - e.execution_price))
+    assert e.returned == 0 and e.margin_used == 0.5

@@ -9,7 +9,7 @@ from strategies import positions, tier_tables
 
 import tiermargin as tm
 from tiermargin.cross import CrossAccount, Haircut, Instrument, Order, Position
-from tiermargin.liquidation import POLICIES, AccountLiquidationLog, Execution, liquidate, liquidate_account
+from tiermargin.liquidation import POLICIES, SETTLEMENTS, AccountLiquidationLog, Execution, liquidate, liquidate_account
 from tiermargin.rules import preset
 
 BTC = tm.load_table("binance-usdm-btcusdt-2021")
@@ -78,18 +78,21 @@ def test_a_full_close_settled_at_the_bankruptcy_price_uses_up_the_accounts_equit
 
 
 # ---------------------------------------------------------------- the isolated equivalence
-@given(positions(requirement_at="mark"), st.sampled_from(POLICIES), st.floats(0.3, 0.95), st.sampled_from(MODELS))
-def test_one_position_account_is_liquidated_like_the_isolated_position(p, policy, drop, model):
+@given(positions(requirement_at="mark"), st.sampled_from(POLICIES), st.floats(0.3, 0.95), st.sampled_from(MODELS),
+       st.sampled_from(SETTLEMENTS))
+def test_one_position_account_is_liquidated_like_the_isolated_position(p, policy, drop, model, settlement):
     """Binance: cross with one position and wallet WB is isolated with margin WB. Two engines, two
-    bankruptcy solvers (the isolated closed form, the account's first crossing of equity): same log."""
+    bankruptcy solvers (the isolated closed form, the account's first crossing of equity): same log, under
+    either settlement (a close at the fill leaves the account the equity the isolated one pays back)."""
     side = float(p.side)
     path = np.linspace(float(p.entry), float(p.entry) * (drop if side > 0 else 1 / drop), 25)
     assume(not p.is_liquidated(path[0]))
     fraction, execution = (0.25 if policy == "fraction" else None), Execution(model, 1e6)
-    iso = liquidate(p, np.arange(25.0), path, policy, fraction, execution)
+    iso = liquidate(p, np.arange(25.0), path, policy, fraction, execution, settlement=settlement)
     acc = CrossAccount([Instrument("X", p.table, "X")], {p.table.contract.settle: float(p.margin)},
                        [Position("X", side, float(p.qty), float(p.entry))], fee_rate=p.fee_rate)
-    got = liquidate_account(acc, np.arange(25.0), {"X": path}, policy, fraction, execution)
+    got = liquidate_account(acc, np.arange(25.0), {"X": path}, policy, fraction, execution, settlement)
+    assert got.settlement == iso.settlement
     scale = float(p.margin + p.value(p.entry))
     # a health within rounding of 0 may be decided either way by the two engines' arithmetic
     assume(all(abs(e.health_after) > 1e-9 * scale for e in iso.events if e.action != "close"))
@@ -103,15 +106,21 @@ def test_one_position_account_is_liquidated_like_the_isolated_position(p, policy
         # prices agree to what they are worth on the contracts still held: after most of a position is
         # closed, the account's equity is balance + realized PnL, a difference of large amounts
         held = (a.contracts_closed + a.contracts_left) * c.face_value
-        for x, y in ((a.bankruptcy_price, b.bankruptcy_price), (a.execution_price, b.execution_price)):
+        # settled at the fill, a step the fund paid leaves no equity: the account's solver may then find no
+        # bankruptcy price on either side of the mark, the isolated one finds the mark itself
+        account_b = b.mark if a.bankruptcy_price is None and settlement == "fill" else a.bankruptcy_price
+        for x, y in ((account_b, b.bankruptcy_price), (a.execution_price, b.execution_price),
+                     (a.settlement_price, b.settlement_price)):
             assert x == pytest.approx(y, rel=1e-9) or held * abs(float(c.coordinate(x) - c.coordinate(y))) < 1e-9 * scale
+        # a closed isolated position pays back what an account keeps (health after: its equity, nothing required)
         for x, y in ((a.surplus, b.surplus), (a.margin_used, b.margin_used), (a.health_before, b.health_before),
-                     (a.health_after, b.health_after)):
+                     (a.health_after, b.health_after + b.returned)):
             assert x == pytest.approx(y, rel=1e-7, abs=1e-7 * scale)
     assert (got.final.positions == ()) == (iso.final is None)
-    if iso.final is not None:  # the survivor: same contracts, its equity is the isolated margin's share
+    if iso.final is not None:  # the survivor: same contracts
         assert got.final.positions[0].qty == pytest.approx(float(iso.final.qty), rel=1e-12)
-        assert got.trader_equity({"X": path[-1]}) == pytest.approx(iso.trader_equity(path[-1]), rel=1e-7, abs=1e-7 * scale)
+    # the trader's equity: the survivor's, or what the close left (0 at the bankruptcy price)
+    assert got.trader_equity({"X": path[-1]}) == pytest.approx(iso.trader_equity(path[-1]), rel=1e-7, abs=1e-7 * scale)
 
 
 # ---------------------------------------------------------------- group rules and settlement
@@ -200,11 +209,38 @@ def test_multi_currency_bankruptcy_price_is_where_the_usd_equity_is_zero():
     assert e.surplus == pytest.approx(4 * (e.mark - b))
 
 
+@pytest.mark.parametrize("depth", [1e9, 2e5])
+def test_multi_currency_settlement_at_the_fill_leaves_the_account_what_the_fill_leaves(depth):
+    """The same account, settled at the fill. A deep book fills near the mark: the account keeps the equity the
+    fill leaves, the fund nothing. A thin one (480,000 USDT of BTC into 200,000 per 100 %, capped at a 99 % move)
+    fills far below: settled instead where the account's USD equity after the close is 0, the BTC collateral
+    still valued at the mark: 2,000 + 0.95·0.1·m + 4·(P − 60,000) = 0; the fund pays the rest."""
+    acc = CrossAccount([I_BTC], {"USDT": 2_000.0, "BTC": 0.1}, [Position("BTCUSDT", "long", 4, 60_000)],
+                       haircuts={"BTC": Haircut.flat(0.95)})
+    path = np.linspace(60_000, 54_000, 61)
+    log = liquidate_account(acc, np.arange(61.0), {"BTC": path}, "full", execution=Execution("impact", depth),
+                            settlement="fill")
+    (e,) = log.events
+    equity = float(log.final.state({"BTC": e.mark}).equity)
+    if depth > 1e6:
+        assert e.settlement_price == e.execution_price and e.surplus == 0
+        assert equity == pytest.approx(float(acc.state({"BTC": e.mark}).equity) - 4 * (e.mark - e.execution_price))
+        assert equity > 0
+    else:
+        p = 60_000 - (2_000 + 0.095 * e.mark) / 4
+        assert e.settlement_price == pytest.approx(p, rel=1e-12) and e.execution_price < p
+        assert equity == pytest.approx(0, abs=1e-6)
+        assert e.surplus == pytest.approx(-4 * (p - e.execution_price))
+
+
 def test_a_rulebook_supplies_the_policy_for_an_account():
     prices = {"BTC": FALL, "ETH": ETH_FALL}
     acc = whale_account()
     assert liquidate_account(acc, TIMES, prices, preset("okx")) == liquidate_account(acc, TIMES, prices, "two-tiers")
-    assert liquidate_account(acc, TIMES, prices, preset("hyperliquid")) == liquidate_account(acc, TIMES, prices, "fraction", 0.2)
+    assert liquidate_account(acc, TIMES, prices, preset("hyperliquid")) == liquidate_account(acc, TIMES, prices,
+                                                                                            "hyperliquid")
+    with pytest.raises(ValueError, match="settlement comes from the rulebook"):
+        liquidate_account(acc, TIMES, prices, preset("okx"), settlement="fill")
     with pytest.raises(ValueError, match="has no liquidation policy"):
         liquidate_account(acc, TIMES, prices, preset("binance-usdm"))
 
@@ -241,29 +277,31 @@ def accounts(draw):
 
 
 @given(accounts(), st.lists(st.floats(0.3, 3.0), min_size=2, max_size=2), st.sampled_from(POLICIES),
-       st.sampled_from(MODELS))
-def test_invariants(account_starts, moves, policy, model):
-    """Terminates; each reduce step brings its group to a lower tier (fraction: a smaller size) or
-    closes it; after the last step at a time the account is healthy or flat; money is conserved step
-    by step: Δ trader equity at the mark + fund surplus + the market buyer's gain = 0."""
+       st.sampled_from(MODELS), st.sampled_from(SETTLEMENTS))
+def test_invariants(account_starts, moves, policy, model, settlement):
+    """Terminates; each reduce step brings its group to a lower tier (fraction, hyperliquid: a smaller size)
+    or closes it; after the last step at a time the account is healthy or flat (or taken by the backstop);
+    money is conserved step by step under either settlement: Δ trader equity at the mark + fund surplus +
+    the market buyer's gain = 0; at the fill the fund never gains, and where it pays the account is left
+    with no equity."""
     acc, starts = account_starts
     assume(acc.health(starts) > 0)
     paths = {u: np.linspace(p0, p0 * m, 20) for (u, p0), m in zip(starts.items(), moves)}
     log = liquidate_account(acc, np.arange(20.0), paths, policy, 0.25 if policy == "fraction" else None,
-                            Execution(model, 1e6))
+                            Execution(model, 1e6), settlement)
     assert isinstance(log, AccountLiquidationLog) and len(log.events) == len(log.accounts)
     scale = float(acc.state(starts).exposure) + abs(float(acc.balances[acc.currency])) + 1.0
     for i, e in enumerate(log.events):
         before, after = (log.accounts[i - 1] if i else acc), log.accounts[i]
         at = {u: float(path[int(e.time)]) for u, path in paths.items()}
         was_state, now_state = before.state(at), after.state(at)
-        assert e.health_before <= 0 and e.health_before == float(was_state.health)
+        assert (e.health_before <= 0 or e.action == "backstop") and e.health_before == float(was_state.health)
         assert e.health_after == float(now_state.health)
         if e.action == "cancel orders":
             assert before.orders and not after.orders and after.positions == before.positions
             continue
         assert not before.orders  # orders go first
-        if policy == "fraction" and e.action == "reduce":
+        if policy in ("fraction", "hyperliquid") and e.action == "reduce":
             assert e.tier_after <= e.tier_before
         else:
             assert e.tier_after < e.tier_before
@@ -278,15 +316,24 @@ def test_invariants(account_starts, moves, policy, model):
         market = float(contract.upnl(np.sign(net), abs(net), e.execution_price, e.mark)) if e.execution_price else 0.0
         trader = float(now_state.equity - was_state.equity)
         assert trader + e.surplus + market == pytest.approx(0, abs=1e-7 * scale)
-        if e.bankruptcy_price is not None:  # where the account's equity is 0, the other prices held
+        at_fill = settlement == "fill" and e.action != "backstop" and float(was_state.equity) > 0
+        if e.bankruptcy_price is not None and not at_fill:  # where the account's equity is 0, the other prices held
+            assert e.settlement_price == e.bankruptcy_price
             u = acc.instrument(next(iter(closed))[0]).underlying
             for a in (before, after):  # settling there does not move that point
                 assert float(a.state({**at, u: e.bankruptcy_price}).equity) == pytest.approx(0, abs=1e-7 * scale)
+        if at_fill and e.execution_price is not None:  # the account keeps what the fill leaves, never below 0
+            assert e.surplus <= 0 and (e.surplus == 0) == (e.settlement_price == e.execution_price)
+            assert float(now_state.equity) >= -1e-7 * scale
+            if e.surplus < 0:
+                assert float(now_state.equity) == pytest.approx(0, abs=1e-7 * scale)
     last: dict = {}
     for i, e in enumerate(log.events):
         last[e.time] = log.accounts[i]
     for time, a in last.items():
         assert not a.positions or a.health({u: float(path[int(time)]) for u, path in paths.items()}) > 0
+    if any(e.action == "backstop" for e in log.events):  # it takes every position
+        assert not log.final.positions
 
 
 # ---------------------------------------------------------------- display and bad input
@@ -313,7 +360,7 @@ def test_bad_input():
                       ({"times": TIMES[::-1]}, "sorted"),
                       ({"policy": "half"}, "policy"),
                       ({"policy": "fraction"}, "fraction"), ({"fraction": 0.2}, "fraction"),
-                      ({"policy": "fraction", "fraction": 1.5}, "fraction")]:
+                      ({"policy": "fraction", "fraction": 1.5}, "fraction"), ({"settlement": "mid"}, "settlement")]:
         with pytest.raises(ValueError, match=match):
             liquidate_account(acc, **{**good, **kw})
     with pytest.raises(TypeError, match="account must be a CrossAccount"):

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from strategies import positions
 
 import tiermargin as tm
-from tiermargin.liquidation import POLICIES, Execution, liquidate
+from tiermargin.liquidation import POLICIES, SETTLEMENTS, Execution, liquidate
 from tiermargin.replay import PositionPath, replay
 from tiermargin.rules import preset
 from tiermargin.waterfall import crash_path
@@ -49,11 +49,13 @@ def check_against_log(pos, log, path, marks, orders=0.0):
     np.testing.assert_allclose(path.health[before], np.asarray(pos.health(marks[before])) - orders,
                                rtol=1e-12, atol=1e-9 * float(pos.margin))
     np.testing.assert_array_equal(path.tier[before], pos.tier(marks[before]))
-    if log.final is None:
-        assert not path.open[-1] and path.equity[-1] == 0.0 == log.trader_equity(marks[-1])
+    if log.final is None:  # the trader holds what the close paid back (0 settled at the bankruptcy price)
+        assert not path.open[-1] and path.equity[-1] == 0.0 and path.cash[-1] == log.trader_equity(marks[-1])
     else:
         assert path.contracts[-1] == float(log.final.qty) and path.margin[-1] == float(log.final.margin)
         assert path.equity[-1] == pytest.approx(log.trader_equity(marks[-1]), rel=1e-12)
+    assert np.all(np.diff(path.cash) >= 0) and path.cash[-1] == log.returned
+    assert np.all(path.cash[path.open] == 0)  # paid back only on the close
     closed = ~path.open
     for amounts in (path.contracts, path.margin, path.value, path.equity, path.requirement, path.health):
         assert np.all(np.isfinite(amounts)) and np.all(amounts[closed] == 0.0)
@@ -61,16 +63,32 @@ def check_against_log(pos, log, path, marks, orders=0.0):
     assert np.all(path.health[path.open] > 0)  # the engine steps until the position is healthy
     np.testing.assert_allclose(path.health, path.equity - path.requirement, rtol=1e-9,
                                atol=1e-12 * float(pos.margin + pos.value(pos.entry)))
-    assert path.margin[-1] + log.margin_lost == pytest.approx(float(pos.margin), rel=1e-9)
+    assert path.margin[-1] + path.cash[-1] + log.margin_lost == pytest.approx(float(pos.margin), rel=1e-9)
 
 
+@pytest.mark.parametrize("settlement", SETTLEMENTS)
 @pytest.mark.parametrize("policy", POLICIES)
-def test_replay_agrees_with_the_log_of_each_policy(policy):
+def test_replay_agrees_with_the_log_of_each_policy(policy, settlement):
     pos = whale()
-    log = liquidate(pos, TIMES, MARKS, policy, fraction_of(policy))
+    log = liquidate(pos, TIMES, MARKS, policy, fraction_of(policy), settlement=settlement)
     path = replay(log, TIMES, MARKS)
     check_against_log(pos, log, path, MARKS)
     assert len(log.events) >= 1
+
+
+def test_a_close_settled_at_the_fill_pays_back_what_it_leaves():
+    """Hyperliquid's procedure on a small position (below 100k USDC: closed in full at the first trigger), the
+    fill at the mark: the trader gets the equity it had at that mark, and keeps it to the end of the path."""
+    pos = tm.IsolatedPosition.open(tm.load_table("hyperliquid-btc-mainnet"), "long", 1, 60_000, 20)
+    times, marks = crash_path(depth=0.08)
+    log = liquidate(pos, times, marks, "hyperliquid", execution=Execution("mark"))
+    (e,) = log.events
+    path = replay(log, times, marks)
+    i = int(np.searchsorted(times, e.time))
+    assert e.action == "close" and e.returned == pytest.approx(float(pos.equity(e.mark)))
+    np.testing.assert_array_equal(path.cash[:i], 0.0)
+    np.testing.assert_array_equal(path.cash[i:], e.returned)
+    check_against_log(pos, log, path, marks)
 
 
 def test_the_whale_survives_one_tier_and_its_replay_follows_the_recovery():
@@ -168,26 +186,27 @@ def test_bad_input():
         replay(log.events, TIMES, MARKS)
 
 
-def chained(pos, times, marks, policy, fraction, execution, orders):
-    """The engine fed one sample at a time, carrying the position and the open orders: a reference for
-    its jump from trigger to trigger (nothing may happen between triggers)."""
-    events = []
+def chained(pos, times, marks, policy, fraction, execution, orders, settlement=None):
+    """The engine fed one sample at a time, carrying the position, the open orders and the last partial
+    liquidation: a reference for its jump from trigger to trigger (nothing may happen between triggers)."""
+    events, last = [], None
     for k in range(len(times)):
         if pos is None:
             break
-        log = liquidate(pos, times[k:k + 1], marks[k:k + 1], policy, fraction, execution, orders)
+        log = liquidate(pos, times[k:k + 1], marks[k:k + 1], policy, fraction, execution, orders, settlement, last)
         events.extend(log.events)
-        pos = log.final
+        pos, last = log.final, log.last_partial
         orders = 0.0 if any(e.action == "cancel orders" for e in log.events) else orders
     return tuple(events), pos
 
 
+@pytest.mark.parametrize("settlement", SETTLEMENTS)
 @pytest.mark.parametrize("policy", POLICIES)
 @pytest.mark.parametrize("orders", [0.0, 80_000.0])
-def test_the_engine_jumping_between_triggers_equals_it_fed_one_sample_at_a_time(policy, orders):
+def test_the_engine_jumping_between_triggers_equals_it_fed_one_sample_at_a_time(policy, orders, settlement):
     pos = whale()
     for times, marks in ((TIMES, MARKS), crash_path(depth=0.2)):
-        args = (policy, fraction_of(policy), Execution("impact", 3e7), orders)
+        args = (policy, fraction_of(policy), Execution("impact", 3e7), orders, settlement)
         log = liquidate(pos, times, marks, *args)
         events, final = chained(pos, times, marks, *args)
         assert log.events == events and log.start is pos
@@ -197,8 +216,8 @@ def test_the_engine_jumping_between_triggers_equals_it_fed_one_sample_at_a_time(
 
 
 @given(positions(requirement_at="mark"), st.sampled_from(POLICIES), st.floats(0.3, 0.97), st.floats(0.0, 1.0),
-       st.sampled_from(["bankruptcy", "mark", "impact"]), st.sampled_from([0.0, 0.3]))
-def test_replay_properties(p, policy, drop, recovery, model, orders_share):
+       st.sampled_from(["bankruptcy", "mark", "impact"]), st.sampled_from([0.0, 0.3]), st.sampled_from(SETTLEMENTS))
+def test_replay_properties(p, policy, drop, recovery, model, orders_share, settlement):
     """A V-shaped path against the position (down to ``drop`` of entry, back up by ``recovery``):
     the replay agrees with the log everywhere, and the engine with itself fed one sample at a time.
 
@@ -213,7 +232,7 @@ def test_replay_properties(p, policy, drop, recovery, model, orders_share):
     times = np.arange(marks.size, dtype=float)
     assume(not p.is_liquidated(entry))
     orders = orders_share * float(p.health(entry))
-    args = (policy, 0.25 if policy == "fraction" else None, Execution(model, 1e6), orders)
+    args = (policy, 0.25 if policy == "fraction" else None, Execution(model, 1e6), orders, settlement)
     log = liquidate(p, times, marks, *args)
     path = replay(log, times, marks, orders)
     check_against_log(p, log, path, marks, orders)

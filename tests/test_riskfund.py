@@ -69,6 +69,30 @@ def test_a_liquidation_log_feeds_the_fund():
     assert [e.time for e in fund.entries if e.kind == "adl"] == [e.time for e, s in zip(log.events, shortfalls) if s > 0]
 
 
+@pytest.mark.parametrize("depth", [5e8, 2e7])
+def test_settled_at_the_fill_the_fund_only_pays_where_the_traders_equity_would_go_negative(depth):
+    """The same full close settled both ways. At the bankruptcy price the fund books fill − bankruptcy, a surplus
+    or a loss; at the fill it books nothing unless the fill is worse than bankruptcy, and then the same loss. The
+    trader and the fund share the same total: what one settlement gives the fund, the other pays back."""
+    pos = tm.IsolatedPosition.open(tm.load_table("binance-usdm-btcusdt-2021"), "long", 100, 60_000, 20)
+    path = np.arange(6) * 60.0, np.linspace(60_000, 56_000, 6)
+    logs = {s: liquidate(pos, *path, "full", execution=Execution("impact", depth), settlement=s)
+            for s in ("bankruptcy", "fill")}
+    (b,), (f,) = (logs[s].events for s in ("bankruptcy", "fill"))
+    funds = {s: RiskFund(1_000_000) for s in logs}
+    for s, fund in funds.items():
+        fund.record(logs[s].events[0].time, logs[s].events[0].surplus)
+    assert b.execution_price == f.execution_price
+    if b.surplus > 0:  # a fill better than bankruptcy: the trader keeps it
+        assert f.surplus == 0 and f.returned == pytest.approx(b.surplus, rel=1e-12)
+        assert [e.kind for e in funds["fill"].entries] == ["surplus"] and funds["fill"].balance == 1_000_000
+    else:  # worse: the trader's equity would go negative; the fund pays the same loss either way
+        assert b.surplus < 0 and f.surplus == pytest.approx(b.surplus, rel=1e-9) and f.returned == 0
+        assert f.settlement_price == pytest.approx(b.bankruptcy_price, rel=1e-12)
+    assert funds["bankruptcy"].balance + logs["bankruptcy"].returned == pytest.approx(
+        funds["fill"].balance + logs["fill"].returned, rel=1e-12)
+
+
 # ---------------------------------------------------------------- drawdown threshold
 def test_drawdown_floor_sends_the_rest_of_a_loss_to_adl():
     # Bybit triggers ADL at a set drawdown of the fund's 8-hour peak; here 30 % of 1,000.

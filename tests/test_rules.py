@@ -132,10 +132,11 @@ COINM_DOC_EXAMPLE = [{"tier": 1, "currency": "BTC", "minNotional": 0, "maxNotion
 BTCUSD = tm.Contract("inverse", 100, "BTC")  # Binance COIN-M BTCUSD: 100 USD a contract
 
 
-def test_a_venue_without_a_bundled_table_works_with_an_attached_one():
+def test_an_attached_table_takes_the_place_of_the_bundled_coinm_ladder():
     table = tm.TierTable.from_ccxt(COINM_DOC_EXAMPLE, contract=BTCUSD, symbol="BTCUSD_PERP")
     book = preset("binance-coinm").with_table(table)
-    assert book.has_table and book.table is table and not preset("binance-coinm").has_table
+    assert book.has_table and book.table is table
+    assert preset("binance-coinm").table_id == "binance-coinm-btcusd-perp"  # bundled since issue 14
     assert (book.id, book.fee_rate, book.requirement_at, book.adl) == ("binance-coinm", 0.0, "mark", "binance")
     row = compare("long", 2_400_000, 60_000, 10, [book]).rows[0]
     # Binance COIN-M FAQ, isolated long: LP = N·(1 + MMR) / (WB + cum + N/EP), N in USD, WB in BTC.

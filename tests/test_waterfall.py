@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 import tiermargin as tm
 from tiermargin import waterfall as wf
-from tiermargin.liquidation import POLICIES, Execution, liquidate
+from tiermargin.liquidation import POLICIES, SETTLEMENTS, Execution, liquidate
 from tiermargin.rules import preset
 
 FLAT = tm.TierTable.single(0.005, max_leverage=100)
@@ -50,14 +50,18 @@ def test_without_counterparties_the_unpaid_loss_is_reported_as_uncovered():
 
 
 def assert_conserved(r):
+    """At each step: the equity the trader gives up at the mark (its closed contracts settled at the settlement
+    price, what a close pays back counted as kept) = the fund's + the buyers' + the counterparties' − uncovered."""
     contract = r.start.table.contract
     for s in r.steps:
         e = s.event
+        if e.contracts_closed == 0:
+            continue
         side = float(r.start.side[s.trader])
-        given_up = float(contract.upnl(side, e.contracts_closed, e.bankruptcy_price, e.mark))
+        given_up = float(contract.upnl(side, e.contracts_closed, e.settlement_price, e.mark))
         buyers = float(contract.upnl(side, s.to_market, e.execution_price, e.mark))  # they bought what was sold
         counterparties = 0.0 if s.deleveraged is None else float(
-            np.sum(contract.upnl(-side, s.deleveraged.qty, e.mark, e.bankruptcy_price)))
+            np.sum(contract.upnl(-side, s.deleveraged.qty, e.mark, e.settlement_price)))
         scale = 1e-9 * max(1.0, float(contract.usd_value(e.contracts_closed, e.mark)))
         assert given_up == pytest.approx(s.fund + buyers + counterparties - s.uncovered, abs=scale)
 
@@ -66,14 +70,32 @@ def test_money_is_conserved_at_each_step_of_the_gap_scenario():
     assert_conserved(gap_scenario())
 
 
+def wealth_gap(r, mark, start_fund):
+    """Everyone's wealth at ``mark`` after the path (traders' equity and cash, the fund, the market buyers'
+    positions, less the venue's uncovered loss) minus what they would hold had nothing happened; and a scale."""
+    c, p = r.start.table.contract, r.start
+    traders = np.sum(r.margin + r.cash + np.asarray(c.upnl(p.side, r.qty, p.entry, mark)))
+    market = sum(float(c.upnl(p.side[s.trader], s.to_market, s.event.execution_price, mark))
+                 for s in r.steps if s.to_market > 0)
+    before = np.sum(p.margin + np.asarray(c.upnl(p.side, p.qty, p.entry, mark))) + start_fund
+    gap = float(traders + r.fund.balance + market - sum(s.uncovered for s in r.steps) - before)
+    return gap, float(np.sum(p.margin)) + start_fund
+
+
 @settings(max_examples=12, deadline=None)
 @given(seed=st.integers(0, 10_000), fund=st.floats(0, 200_000), depth=st.floats(2e6, 5e8),
-       crash=st.floats(0.05, 0.3), policy=st.sampled_from(["one-tier", "lowest-sufficient", "full"]))
-def test_waterfall_invariants(seed, fund, depth, crash, policy):
+       crash=st.floats(0.05, 0.3), policy=st.sampled_from(["one-tier", "lowest-sufficient", "hyperliquid", "full"]),
+       settlement=st.sampled_from(SETTLEMENTS))
+def test_waterfall_invariants(seed, fund, depth, crash, policy, settlement):
     pop = wf.traders(BTC, 30, 60_000, seed=seed)
     times, marks = wf.crash_path(depth=crash, seed=seed, step=600)
-    r = wf.run(pop, times, marks, tm.RiskFund(fund), policy=policy, execution=Execution("impact", depth))
+    r = wf.run(pop, times, marks, tm.RiskFund(fund), policy=policy, execution=Execution("impact", depth),
+               settlement=settlement)
     assert_conserved(r)
+    gap, scale = wealth_gap(r, float(marks[-1]), fund)
+    assert abs(gap) <= 1e-9 * scale
+    if settlement == "fill":  # the fund never gains on a step settled at the fill
+        assert all(s.event.surplus <= 0 for s in r.steps if s.event.action != "backstop")
     balances = [e.balance_after for e in r.fund.entries]
     assert min(balances, default=fund) >= 0
     assert r.fund.balance == pytest.approx(fund + sum(s.fund for s in r.steps), abs=1e-6 * (1 + fund))
@@ -209,14 +231,17 @@ def test_reconciliation_cut_and_seeds():
 
 # ---------------------------------------------------------------- a schedule settled against many funds
 def reference_run(positions, times, marks, fund, policy="one-tier", fraction=None, execution=Execution(),
-                  ranking="pnl-leverage"):
+                  ranking="pnl-leverage", settlement=None):
     """``run`` as it was before :class:`~tiermargin.waterfall.Schedule` (commit 8ce9fa5), kept as the reference:
-    every trader liquidated afresh along the path, the fund's shortfalls deleveraged as they come."""
+    every trader liquidated afresh along the path, the fund's shortfalls deleveraged as they come; with the
+    settlement rule (ADL at the settlement price, what a close at the fill leaves paid out) and each trader's
+    last partial liquidation carried to its next one (issue 14)."""
     t, m = np.asarray(times, dtype=float), np.asarray(marks, dtype=float)
     base = positions[:]
     qty, margin = np.array(base.qty, dtype=np.float64), np.array(base.margin, dtype=np.float64)
     cash = np.zeros_like(qty)
     is_open = np.ones(qty.size, dtype=bool)
+    last_partial = [None] * qty.size
     ledger = copy.deepcopy(fund)
     steps = []
 
@@ -245,7 +270,7 @@ def reference_run(positions, times, marks, fund, policy="one-tier", fraction=Non
         if others.size == 0:
             return wf.Step(i, e, e.surplus + shortfall, shortfall, e.contracts_closed, None, shortfall)
         pool = current(others)
-        d = tm.adl.deleverage(side, to_adl, e.bankruptcy_price, pool.qty, pool.entry,
+        d = tm.adl.deleverage(side, to_adl, e.settlement_price, pool.qty, pool.entry,
                               tm.adl.scores(pool, e.mark, ranking), contract=base.table.contract)
         who = others[d.who]
         share = d.qty / qty[who]
@@ -262,7 +287,10 @@ def reference_run(positions, times, marks, fund, policy="one-tier", fraction=Non
         for i in np.flatnonzero(trigger == k).tolist():
             if trigger[i] != k:
                 continue
-            log = liquidate(current(np.intp(i)), t[k:k + 1], m[k:k + 1], policy, fraction, execution)
+            log = liquidate(current(np.intp(i)), t[k:k + 1], m[k:k + 1], policy, fraction, execution,
+                            settlement=settlement, last_partial=last_partial[i])
+            last_partial[i] = log.last_partial
+            cash[i] += log.returned
             changed = [i]
             for e in log.events:
                 steps.append(settle(i, e))
@@ -303,23 +331,24 @@ def relapses(w):
 FUNDS = (1e7, 100.0, 3_000.0, 1e7, 100.0, 30_000.0)  # rich, dry, in between, and again: the schedule is reused
 
 
-@pytest.mark.parametrize("seed, crash, policy, ranking, drawdown", [
-    (0, 0.15, "one-tier", "pnl-leverage", None), (3, 0.15, "fraction", "binance", None),
-    (7, -0.2, "full", "hyperliquid", None), (6, 0.3, "lowest-sufficient", "pnl-leverage", 0.5),
-    (5, -0.2, preset("hyperliquid"), "binance", 0.3)])
-def test_a_schedule_settles_every_fund_exactly_as_the_reference_run(seed, crash, policy, ranking, drawdown):
+@pytest.mark.parametrize("seed, crash, policy, ranking, drawdown, settlement", [
+    (0, 0.15, "one-tier", "pnl-leverage", None, None), (3, 0.15, "fraction", "binance", None, None),
+    (7, -0.2, "full", "hyperliquid", None, None), (6, 0.3, "lowest-sufficient", "pnl-leverage", 0.5, None),
+    (5, -0.2, preset("hyperliquid"), "binance", 0.3, None), (2, 0.15, "hyperliquid", "hyperliquid", None, None),
+    (4, 0.2, "one-tier", "pnl-leverage", None, "fill"), (1, 0.15, "hyperliquid", "binance", None, "bankruptcy")])
+def test_a_schedule_settles_every_fund_exactly_as_the_reference_run(seed, crash, policy, ranking, drawdown, settlement):
     pop = wf.traders(BTC, 60, 60_000, seed=seed)
     times, marks = wf.crash_path(depth=crash, seed=seed, step=300)
     execution = Execution("impact", 1e6)
     fraction = 0.2 if policy == "fraction" else None
-    day = wf.Schedule(pop, times, marks, policy, fraction, execution)
+    day = wf.Schedule(pop, times, marks, policy, fraction, execution, settlement)
     adl_runs, relapsed = 0, 0
     for fund in FUNDS:
         start = tm.RiskFund(fund, drawdown=drawdown)
         w = day.run(start, ranking)
         assert_same(w, reference_run(pop, times, marks, tm.RiskFund(fund, drawdown=drawdown), policy, fraction,
-                                     execution, ranking))
-        assert_same(w, wf.run(pop, times, marks, start, policy, fraction, execution, ranking))  # run: a fresh schedule
+                                     execution, ranking, settlement))
+        assert_same(w, wf.run(pop, times, marks, start, policy, fraction, execution, ranking, settlement))
         assert start.entries == ()  # the fund passed in is copied
         adl_runs += w.summary()["contracts deleveraged"] > 0
         relapsed += bool(relapses(w))
@@ -340,16 +369,19 @@ def test_the_explorers_day_on_a_schedule_is_the_reference_run():
 @settings(max_examples=10, deadline=None)
 @given(seed=st.integers(0, 10_000), funds=st.lists(st.floats(0, 100_000), min_size=2, max_size=4),
        depth=st.floats(5e5, 5e7), crash=st.floats(-0.3, 0.3), policy=st.sampled_from(POLICIES),
-       ranking=st.sampled_from(["pnl-leverage", "binance", "hyperliquid"]))
-def test_a_schedule_matches_the_reference_run_on_any_day(seed, funds, depth, crash, policy, ranking):
+       ranking=st.sampled_from(["pnl-leverage", "binance", "hyperliquid"]), settlement=st.sampled_from(SETTLEMENTS),
+       step=st.sampled_from([10.0, 600.0]))
+def test_a_schedule_matches_the_reference_run_on_any_day(seed, funds, depth, crash, policy, ranking, settlement, step):
+    """Marks 10 s apart put Hyperliquid's 30 s cooldown across samples (the last partial carried over)."""
     pop = wf.traders(BTC, 30, 60_000, seed=seed)
-    times, marks = wf.crash_path(depth=crash, seed=seed, step=600)
+    short = {"start": 1_800.0, "duration": 3_600.0, "length": 7_200.0} if step < 60 else {}
+    times, marks = wf.crash_path(depth=crash, seed=seed, step=step, **short)
     fraction = 0.25 if policy == "fraction" else None
-    day = wf.Schedule(pop, times, marks, policy, fraction, Execution("impact", depth))
+    day = wf.Schedule(pop, times, marks, policy, fraction, Execution("impact", depth), settlement)
     for fund in funds:
         assert_same(day.run(tm.RiskFund(fund), ranking),
                     reference_run(pop, times, marks, tm.RiskFund(fund), policy, fraction, Execution("impact", depth),
-                                  ranking))
+                                  ranking, settlement))
 
 
 def test_a_schedules_bad_input():

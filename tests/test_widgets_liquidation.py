@@ -152,6 +152,13 @@ def test_full_vs_one_tier_as_the_library_says(ex):
     assert ex.state["stepwise"]["fund_result"] == one.fund_result != full.fund_result
 
 
+def test_hyperliquid_runs_its_procedure_and_compares_it_with_a_full_close_settled_at_the_fill(ex):
+    ex.controls["policy"].value = "hyperliquid"
+    *_, log, _ = library(policy="hyperliquid")
+    assert ex.state["log"].events == log.events and ex.state["log"].settlement == "fill"
+    assert ex.state["log_full"].settlement == "fill" and ex.controls["fraction"].disabled
+
+
 def test_fraction_slider_is_enabled_only_for_the_fraction_policy(ex):
     c = ex.controls
     assert c["fraction"].disabled

@@ -22,18 +22,25 @@ trailing mean, kept incrementally), or the last price itself with ``mark="last"`
 
 **Liquidation.** At every step the positions whose health at the mark is ≤ 0 are reduced by the
 rulebook's policy, re-checked at the same mark and reduced again until healthy or closed — the
-procedure of :func:`tiermargin.liquidation.liquidate` (its target rule, its bankruptcy-price
-settlement), vectorized across the traders liquidated at that step (a test checks it trader by
-trader against :func:`~tiermargin.liquidation.liquidate`). Candidates are found from each trader's
+procedure of :func:`tiermargin.liquidation.liquidate` (its target rule, Hyperliquid's 20 % orders,
+cooldown and backstop, its settlement rule), vectorized across the traders liquidated at that step (a
+test checks it trader by trader against :func:`~tiermargin.liquidation.liquidate`). Candidates are found from each trader's
 liquidation price (:func:`tiermargin.isolated.liquidation_price`), so a step costs a comparison per
 trader; health itself is evaluated for the candidates only (and, every step, for the few whose
 liquidation price proved unreliable).
 
-**Money.** Every step's closed contracts are settled at each trader's bankruptcy price and sold in
-one batch at the book's average fill; the risk fund (:class:`~tiermargin.riskfund.RiskFund`) books
+**Money.** Every step's closed contracts are sold in one batch at the book's average fill and settled
+per the rule (:mod:`tiermargin.liquidation`): at each trader's bankruptcy price, or at the fill — the
+trader keeping what margin it leaves — unless the fill is worse than the trader's bankruptcy price for
+the step, where its equity would go negative. Under settlement at the fill a trader's equity after an
+order depends on the batch's fill, known only once every order of the step is: the step's orders are
+decided as if they filled at the mark (a re-check at the same mark sees no slippage), then the batch
+fills and each trader keeps what its fill leaves; a position the batch's slippage leaves liquidatable
+is liquidated at the next step (a fill that would leave the kept contracts no margin closes the whole
+position, the batch re-priced with it). The risk fund (:class:`~tiermargin.riskfund.RiskFund`) books
 the batch's surpluses and then its losses (two rows); what it cannot pay is deleveraged
 (:func:`tiermargin.adl.adl_qty`, :func:`tiermargin.adl.deleverage`) against the profitable opposite
-side at the batch's average bankruptcy price (contract-weighted in the contract's price coordinate,
+side at the batch's average settlement price (contract-weighted in the contract's price coordinate,
 so the counterparties receive exactly what the liquidated traders' closed contracts were settled
 at). What the queue cannot take is sold anyway and reported as ``uncovered`` (the venue bears it).
 Money is conserved at every step: a property test checks that traders' equity, the fund, the
@@ -62,12 +69,13 @@ from numpy.typing import NDArray
 from . import _check
 from ._check import FloatArray
 from .adl import candidates, deleverage, scores
-from .isolated import IsolatedPosition, _basis_size, bankruptcy_price, liquidation_price, requirement
-from .liquidation import _NUDGE, _checked_policy
+from .isolated import IsolatedPosition, _basis_size, _fixed_fee, bankruptcy_price, liquidation_price, requirement
+from .liquidation import (_NUDGE, _equity_after_fill, _is_backstop, _partial_keep, _procedure, _Procedure,
+                          _settlement_price)
 from .markprice import mark_price
 from .orderbook import Book
 from .riskfund import DAY, HOUR, RiskFund
-from .rules import Policy, Ranking, Rulebook, preset
+from .rules import Policy, Ranking, Rulebook, Settlement, preset
 from .tiers import TierTable
 from .waterfall import DAY_START, _clock, _seed, traders
 
@@ -218,7 +226,7 @@ def population(
     cross = rng.random(int(n)) < share
     multiple = np.where(cross, np.exp(rng.random(int(n)) * math.log(top)), 1.0)
     positions = IsolatedPosition(base.table, base.side, base.qty, base.entry, base.margin * multiple, base.leverage,
-                                 book.fee_rate, book.requirement_at)
+                                 book.fee_rate, book.requirement_at, book.fee_at)
     bad = np.asarray(positions.health(positions.entry)) <= 0
     if bad.any():
         raise ValueError(f"rules: {int(bad.sum())} traders would be liquidated at entry under "
@@ -317,7 +325,8 @@ class Cascade:
     first : array of int (n,)
         Each trader's first liquidation step (−1: never).
     qty, margin, cash : array (n,)
-        Contracts and margin at the end, and cash paid out (ADL, or equity left where no bankruptcy price exists).
+        Contracts and margin at the end, and cash paid out (ADL, the equity left where no bankruptcy price
+        exists, or what a close settled at the fill left).
     ledger : RiskFund
         The fund's rows.
     shock_order : float
@@ -426,10 +435,11 @@ class _State:
     cash: FloatArray
     trig: FloatArray  # liquidation price; 0 (long) / inf (short) where none or closed
     watch: NDArray[np.bool_]  # health checked every step: the liquidation price proved unreliable
+    partial_at: FloatArray  # time of the last partial liquidation (policy "hyperliquid"; −inf: none)
 
     def positions(self, p: IsolatedPosition, who: NDArray[np.intp]) -> IsolatedPosition:
         return IsolatedPosition(p.table, self.side[who], self.qty[who], self.entry[who], self.margin[who],
-                                self.leverage[who], p.fee_rate, p.requirement_at)
+                                self.leverage[who], p.fee_rate, p.requirement_at, p.fee_at)
 
     def retrigger(self, p: IsolatedPosition, who: NDArray[np.intp]) -> None:
         """Recompute the liquidation prices of ``who`` (closed positions never trigger)."""
@@ -439,23 +449,33 @@ class _State:
         self.watch[shut] = False
         if open_.size:
             self.trig[open_] = liquidation_price(p.table, self.side[open_], self.qty[open_], self.entry[open_],
-                                                 self.margin[open_], p.fee_rate, p.requirement_at).price
+                                                 self.margin[open_], p.fee_rate, p.requirement_at,
+                                                 p.fee_at).price
 
 
 def _health(p: IsolatedPosition, side: FloatArray, qty: FloatArray, entry: FloatArray, margin: FloatArray,
             mark: float) -> FloatArray:
-    """``equity − requirement`` of positions given by arrays (qty may be 0), at ``mark``."""
+    """``equity − requirement`` of positions given by arrays (qty may be 0), at ``mark``; the fee
+    reserve valued per ``p.fee_at`` (:meth:`~tiermargin.isolated.IsolatedPosition.fee_reserve`)."""
     c = p.table.contract
     value_at = mark if p.requirement_at == "mark" else entry
     equity = margin + np.asarray(c.upnl(side, qty, entry, mark))
-    return equity - np.asarray(requirement(p.table, qty, value_at, p.fee_rate))
+    if p.fee_at == "mark":
+        return equity - np.asarray(requirement(p.table, qty, value_at, p.fee_rate))
+    fee = _fixed_fee(p.table, side, qty, entry, margin, p.fee_rate, p.fee_at)
+    return equity - np.asarray(requirement(p.table, qty, value_at)) - fee
 
 
 def _keep(p: IsolatedPosition, side: FloatArray, qty: FloatArray, entry: FloatArray, margin: FloatArray,
-          mark: float, policy: Policy, fraction: float | None) -> FloatArray:
-    """Contracts each position keeps after one step of ``policy`` (the rule of
-    :func:`tiermargin.liquidation.liquidate`, vectorized; 0: closed in full)."""
+          mark: float, procedure: _Procedure, at_fill: NDArray[np.bool_], since: FloatArray) -> FloatArray:
+    """Contracts each position keeps after one step of the procedure (the rule of
+    :func:`tiermargin.liquidation.liquidate`, vectorized; 0: closed in full). ``at_fill``: settled at the
+    fill (as if at the mark: the kept contracts keep the margin plus the PnL realized there); ``since``:
+    seconds since each trader's last partial liquidation (Hyperliquid's cooldown)."""
     t = p.table
+    policy, fraction = procedure.policy, procedure.fraction
+    if policy == "hyperliquid":
+        return _partial_keep(procedure.partial, qty, t.contract.usd_value(qty, mark), since)
     value_at = np.full_like(qty, mark) if p.requirement_at == "mark" else entry
     tier = t.tier_index(_basis_size(t, qty, t.contract.value(qty, value_at))) + 1
     if policy == "full":
@@ -470,41 +490,64 @@ def _keep(p: IsolatedPosition, side: FloatArray, qty: FloatArray, entry: FloatAr
         keep = np.zeros_like(qty)
         for j in range(1, t.n_tiers):  # ascending: a larger healthy cap overwrites a smaller one
             k = np.asarray(t.contracts_at(np.full_like(qty, t.caps[j - 1] * (1 - _NUDGE)), value_at))
-            ok = (j < tier) & (_health(p, side, k, entry, margin * k / qty, mark) > 0)
+            kept = _kept_margin(p, side, qty, k, entry, margin, mark, at_fill, margin * k / qty)
+            ok = (j < tier) & (_health(p, side, k, entry, kept, mark) > 0)
             keep = np.where(ok, k, keep)
     return np.where(tier == 1, 0.0, keep)
 
 
+def _kept_margin(p: IsolatedPosition, side: FloatArray, qty: FloatArray, keep: FloatArray, entry: FloatArray,
+                 margin: FloatArray, mark: float, at_fill: NDArray[np.bool_], share: FloatArray) -> FloatArray:
+    """The margin of ``keep`` of ``qty`` contracts after a step decided at the mark: their proportional
+    ``share`` (settled at the bankruptcy price), or the margin plus the PnL realized at the mark (``at_fill``)."""
+    if not at_fill.any():
+        return share
+    closed = np.where(at_fill, np.maximum(qty - keep, 0.0), 0.0)
+    return np.where(at_fill, margin + np.asarray(p.table.contract.upnl(side, closed, entry, mark)), share)
+
+
 @dataclass(frozen=True)
 class _Step:
-    """One step's liquidations: who, how many contracts, at which bankruptcy price."""
+    """One step's liquidations, decided at the mark: who, the contracts each keeps, their bankruptcy price
+    (the mark where none exists), whether they are settled at the fill, their equity at the mark before
+    the step, the margin the kept contracts keep at the bankruptcy price (their proportional share) and
+    the time of each one's last partial liquidation."""
 
     who: NDArray[np.intp]
-    closed: FloatArray
+    kept: FloatArray
     bankruptcy: FloatArray
+    at_fill: NDArray[np.bool_]
+    equity: FloatArray
+    margin: FloatArray
+    partial_at: FloatArray
 
 
-def _liquidate(st: _State, p: IsolatedPosition, who: NDArray[np.intp], mark: float, policy: Policy,
-               fraction: float | None) -> _Step:
-    """Reduce ``who`` (health ≤ 0 at ``mark``) step by step until healthy or closed; update the state."""
+def _liquidate(st: _State, p: IsolatedPosition, who: NDArray[np.intp], mark: float, time: float,
+               procedure: _Procedure) -> _Step:
+    """Reduce ``who`` (health ≤ 0 at ``mark``) step by step until healthy or closed, at ``time`` (seconds);
+    the state is changed by :func:`_settle`, once the batch has filled."""
     side, entry = st.side[who], st.entry[who]
     qty, margin = st.qty[who].copy(), st.margin[who].copy()
-    bp = bankruptcy_price(p.table, side, qty, entry, margin)  # unchanged by proportional reductions
+    equity = margin + np.asarray(p.table.contract.upnl(side, qty, entry, mark))
+    # settled at the fill while the trader has equity and no backstop takes the position over (the backstop is
+    # decided on the first order: as if filled at the mark, a market order leaves the equity as it was)
+    backstop = _is_backstop(procedure, equity, equity - _health(p, side, qty, entry, margin, mark))
+    at_fill = ~backstop & (equity > 0) if procedure.settlement == "fill" else np.zeros(who.size, dtype=bool)
+    partial_at = st.partial_at[who].copy()
+    fee = p.fee_rate if p.fee_at == "bankruptcy" else 0.0  # as IsolatedPosition.bankruptcy_price
+    bp = bankruptcy_price(p.table, side, qty, entry, margin, fee)  # unchanged by proportional reductions
     bankrupt = np.where(np.asarray(bp.exists), np.asarray(bp.price), mark)  # none: settled at the mark
     active = np.ones(who.size, dtype=bool)
     while active.any():
         a = np.flatnonzero(active)
-        keep = _keep(p, side[a], qty[a], entry[a], margin[a], mark, policy, fraction)
-        margin[a] *= keep / qty[a]
+        keep = np.where(backstop[a], 0.0, _keep(p, side[a], qty[a], entry[a], margin[a], mark, procedure, at_fill[a],
+                                                time - partial_at[a]))
+        margin[a] = _kept_margin(p, side[a], qty[a], keep, entry[a], margin[a], mark, at_fill[a],
+                                 margin[a] * (keep / qty[a]))
+        partial_at[a] = np.where(keep > 0, time, partial_at[a])  # kept contracts: a partial order (or a tier step)
         qty[a] = keep
         active[a] = (keep > 0) & (_health(p, side[a], keep, entry[a], margin[a], mark) <= 0)
-    closed = st.qty[who] - qty
-    # the closed share's margin is used up at the bankruptcy price; where none exists, the equity it
-    # leaves at the mark is paid out (0 where the bankruptcy price exists)
-    used = st.margin[who] - margin
-    st.cash[who] += used + np.asarray(p.table.contract.upnl(side, closed, entry, bankrupt))
-    st.qty[who], st.margin[who] = qty, margin
-    return _Step(who, closed, bankrupt)
+    return _Step(who, qty, bankrupt, at_fill, equity, margin, partial_at)
 
 
 def _average_price(contract: Any, qty: FloatArray, price: FloatArray) -> float:
@@ -517,8 +560,9 @@ def run(
     shock: Shock = Shock(),
     book: Book = Book(),
     *,
-    policy: Policy | None = None,
+    policy: Policy | Rulebook | None = None,
     fraction: float | None = None,
+    settlement: Settlement | None = None,
     ranking: Ranking | None = None,
     mark: MarkRule = "smoothed",
     window: float = 300.0,
@@ -541,8 +585,10 @@ def run(
         What starts it.
     book : Book
         Depth and resilience of this venue's book.
-    policy, fraction : optional
-        Liquidation policy (default: the population's rulebook's; required where the rulebook has none).
+    policy, fraction, settlement : optional
+        The liquidation procedure, as in :func:`~tiermargin.liquidation.liquidate` (a policy name, with
+        ``fraction`` and ``settlement``, or a rulebook); default the population's rulebook's, required
+        where the rulebook has no policy.
     ranking : {"pnl-leverage", "binance", "hyperliquid"}, optional
         ADL ranking (default: the rulebook's, else "pnl-leverage").
     mark : {"smoothed", "last"}
@@ -579,11 +625,9 @@ def run(
     if not isinstance(book, Book):
         raise TypeError(f"book must be a Book, got {type(book).__name__}")
     rules = population.rules
-    if policy is None:
-        if rules.policy is None:
-            raise ValueError(f"policy: rulebook {rules.id!r} has no liquidation policy; pass policy=")
-        policy, fraction = rules.policy, rules.fraction if fraction is None else fraction
-    policy, fraction = _checked_policy(policy, fraction)
+    if policy is None and rules.policy is None:
+        raise ValueError(f"policy: rulebook {rules.id!r} has no liquidation policy; pass policy=")
+    procedure = _procedure(rules if policy is None else policy, fraction, settlement)
     ranking = ranking or rules.adl or "pnl-leverage"
     _check.one_of("ranking", ranking, get_args(Ranking))
     _check.one_of("mark", mark, get_args(MarkRule))
@@ -603,7 +647,7 @@ def run(
     times = np.arange(0.0, length + dt / 2, dt)
     start = float(np.median(population.positions.entry)) if price is None else price
     fair = fair_prices(times, start, volatility, seed, shock)
-    args = (policy, fraction, ranking, mark, w, beta)
+    args = (procedure, ranking, mark, w, beta)
     out = _simulate(population, shock, book, *args, copy.deepcopy(fund), times, fair)
     if not baseline:
         return out
@@ -611,14 +655,15 @@ def run(
     return replace(out, baseline=float(calm.notional.sum()))
 
 
-def _simulate(pop: Population, shock: Shock, book: Book, policy: Policy, fraction: float | None, ranking: Ranking,
+def _simulate(pop: Population, shock: Shock, book: Book, procedure: _Procedure, ranking: Ranking,
               mark_rule: MarkRule, window: float, beta: float, ledger: RiskFund, times: FloatArray,
               fair: FloatArray) -> Cascade:
     p = pop.positions
     n, T = len(pop), times.size
     st = _State(np.array(p.side, dtype=np.float64), np.array(p.qty, dtype=np.float64),
                 np.array(p.entry, dtype=np.float64), np.array(p.margin, dtype=np.float64),
-                np.array(p.leverage, dtype=np.float64), np.zeros(n), np.zeros(n), np.zeros(n, dtype=bool))
+                np.array(p.leverage, dtype=np.float64), np.zeros(n), np.zeros(n), np.zeros(n, dtype=bool),
+                np.full(n, -np.inf))
     st.retrigger(p, np.arange(n))
     longs = st.side > 0
     first = np.full(n, -1, dtype=np.intp)
@@ -650,8 +695,8 @@ def _simulate(pop: Population, shock: Shock, book: Book, policy: Policy, fractio
             due = cand[(h <= 0) & (st.qty[cand] > 0)]
             st.watch[cand[(h > 0) & ~st.watch[cand]]] = True  # triggered but healthy: watch from now on
             if due.size:
-                d += _settle(st, p, ledger, _liquidate(st, p, due, m, policy, fraction), k, times, last, m,
-                             ranking, book, rec, fills)
+                d += _settle(st, p, ledger, _liquidate(st, p, due, m, float(times[k]), procedure), k, times, last,
+                             m, ranking, book, rec, fills)
                 st.retrigger(p, due)
                 hit[k] = due.size
                 first[due[first[due] < 0]] = k
@@ -665,28 +710,54 @@ def _simulate(pop: Population, shock: Shock, book: Book, policy: Policy, fractio
 
 def _settle(st: _State, p: IsolatedPosition, ledger: RiskFund, s: _Step, k: int, times: FloatArray, last: float,
             mark: float, ranking: Ranking, book: Book, rec: dict[str, FloatArray], fills: NDArray[np.intp]) -> float:
-    """Fill the step's batch, book it in the fund, deleverage what the fund cannot pay; return the book's move."""
+    """Fill the step's batch, settle it (the traders' new state), book it in the fund, deleverage what the
+    fund cannot pay; return the book's move."""
     contract = p.table.contract
-    side = st.side[s.who]
-    usd = np.asarray(contract.usd_value(s.closed, last))
-    fill = float(book.fill(last, float(np.sum(side * usd))))
-    surplus = np.asarray(contract.upnl(side, s.closed, s.bankruptcy, fill))
+    who, kept = s.who, s.kept.copy()
+    side, entry, qty, margin = st.side[who], st.entry[who], st.qty[who], st.margin[who]
+    f = np.flatnonzero(s.at_fill)
+    while True:  # settled at the fill, kept contracts left without margin are closed with their order
+        closed = qty - kept
+        usd = np.asarray(contract.usd_value(closed, last))
+        fill = float(book.fill(last, float(np.sum(side * usd))))
+        settle = s.bankruptcy.copy()
+        if not f.size:
+            break
+        settle[f] = _settlement_price(contract, side[f], closed[f], s.equity[f], mark, fill)
+        left = margin[f] + np.asarray(contract.upnl(side[f], closed[f], entry[f], settle[f]))  # the margin the fill leaves
+        starved = f[(kept[f] > 0) & (left <= 0)]
+        if not starved.size:
+            break
+        kept[starved] = 0.0  # and re-price the batch with them
+    # settled at the bankruptcy price the closed share's margin is used up; where no bankruptcy price exists,
+    # the equity it leaves at the mark is paid out (0 where it exists). At the fill the kept contracts keep
+    # what the fill leaves, and a close pays it out (nothing where settled at the step's bankruptcy price)
+    new_margin = s.margin.copy()
+    paid = margin - s.margin + np.asarray(contract.upnl(side, closed, entry, s.bankruptcy))
+    if f.size:
+        held = kept[f] > 0
+        new_margin[f] = np.where(held, left, 0.0)
+        leaves = _equity_after_fill(contract, side[f], closed[f], s.equity[f], mark, fill)  # < 0: settled at bankruptcy
+        paid[f] = np.where(held, 0.0, np.maximum(leaves, 0.0))
+    st.cash[who] += paid
+    st.qty[who], st.margin[who], st.partial_at[who] = kept, new_margin, s.partial_at
+    surplus = np.asarray(contract.upnl(side, closed, settle, fill))
     t = DAY_START + float(times[k])
     gains, losses = float(surplus[surplus > 0].sum()), float(surplus[surplus < 0].sum())
     ledger.record(t, gains, f"step {k}: surpluses")
     shortfall = ledger.record(t, losses, f"step {k}: losses") if losses < 0 else 0.0
-    to_market = s.closed.copy()
+    to_market = closed.copy()
     if shortfall > 0:
-        share = np.where(surplus < 0, s.closed * shortfall / -losses, 0.0)  # adl_qty, each loser's part
+        share = np.where(surplus < 0, closed * shortfall / -losses, 0.0)  # adl_qty, each loser's part
         for liquidated in (1.0, -1.0):
             mine = (side == liquidated) & (share > 0)
             if not mine.any():
                 continue
-            left = _deleverage(st, p, liquidated, share[mine], s.bankruptcy[mine], mark, ranking, rec, fills, k)
+            unmatched = _deleverage(st, p, liquidated, share[mine], settle[mine], mark, ranking, rec, fills, k)
             # contracts the queue could not take go to the market after all; their loss is uncovered
-            to_market[mine] -= share[mine] * (1 - left)
-            rec["uncovered"][k] += left * shortfall * float(-surplus[mine].sum()) / -losses
-    rec["closed"][k] = float(s.closed.sum())
+            to_market[mine] -= share[mine] * (1 - unmatched)
+            rec["uncovered"][k] += unmatched * shortfall * float(-surplus[mine].sum()) / -losses
+    rec["closed"][k] = float(closed.sum())
     rec["notional"][k] = float(usd.sum())
     rec["fill"][k] = fill
     net = float(np.sum(side * to_market))
@@ -737,7 +808,8 @@ def variants(population: Population, axis: str, book: Book = Book(), policy: Pol
     tiers at all: the same draw under a flat table at tier 1's rate and max leverage
     (:meth:`Population.redrawn`), so large positions are as leveraged as small ones.
     ``"form"``: the table charged in continuous and in step form. ``"policy"``: stepwise (the policy
-    given, else the rulebook's) vs full liquidation. ``"mark"``: liquidating on the smoothed mark vs on
+    given, else the rulebook's procedure) vs full liquidation, both settled as the rulebook settles
+    (:attr:`~tiermargin.rules.Rulebook.settlement`). ``"mark"``: liquidating on the smoothed mark vs on
     the last price. ``"book"``: ``book`` vs one a tenth as deep.
     """
     _check.one_of("axis", axis, AXES)
@@ -754,7 +826,9 @@ def variants(population: Population, axis: str, book: Book = Book(), policy: Pol
         stepwise = policy or population.rules.policy
         if stepwise is None or stepwise == "full":
             raise ValueError("policy: pass a stepwise policy to compare with full liquidation")
-        return {f"stepwise ({stepwise})": (population, {"policy": stepwise}), "full": (population, {"policy": "full"})}
+        same = {"settlement": population.rules.settlement}
+        first = {"policy": population.rules} if policy is None else {"policy": policy, **same}
+        return {f"stepwise ({stepwise})": (population, first), "full": (population, {"policy": "full", **same})}
     if axis == "mark":
         return {"smoothed mark": (population, {"mark": "smoothed"}), "last price": (population, {"mark": "last"})}
     return {f"deep ({book.depth:,.0f} USD per 1 %)": (population, {"book": book}),

@@ -26,12 +26,32 @@ Open orders (not reduce-only) count as exposure, as in the source articles' cros
 value ``frozen margin × leverage`` is charged at ``MMR + fee``, the MMR of the tier the order's own
 size falls in. Marks come per underlying (every instrument on an underlying is marked at its price;
 basis is lesson 01's topic).
+
+Which price values the requirement is a rule, as in isolated margin (:mod:`tiermargin.isolated`):
+``requirement_at`` for the maintenance margin (the mark, or each position's entry — Bybit's cross
+formula charges "Quantity / Average Entry Price × Maintenance Margin"), and ``fee_at`` for the fee
+reserve: with the maintenance margin (``"mark"``), at each position's entry, or at the
+**bankruptcy price** (Bybit, help "How to calculate Liquidation Price (Inverse Contract)", cross
+margin, long: "Quantity × (1/Average Entry Price − 1/Liquidation Price) = −(Account Balance − Order
+Margin − Quantity/Average Entry Price × Maintenance Margin − Quantity × 0.00075 / Bankruptcy
+Price)", with "Bankruptcy Price = 1.00075 × Quantity / (Quantity/Average Entry Price + (Account
+Balance − Order Margin))"). An account has no single bankruptcy price, so the one a position's fee
+is valued at is its underlying's (:meth:`CrossAccount.bankruptcy_price`): the price at which the
+wallet of the settle currency less the margin frozen by orders, plus the PnL of the positions on
+that underlying, equals their fee to close at that price — the positions on other underlyings
+held at their entry (no PnL), as Bybit's formula counts the balance only. For an order the fee is
+valued at its own bankruptcy price ``price·(1 − s/L)`` (linear; ``u·(1 − σs/L)`` in the price
+coordinate), Bybit's "Fee to Close Position = Order Quantity × Bankruptcy Price × Taker Fee Rate",
+"Bankruptcy Price for Long Position = Order Price × (1 − 1/Leverage)" ("Order Cost (USDT
+Contract)"). Neither depends on the marks, so health stays piecewise affine in each price
+coordinate. With ``fee_at`` "entry" or "bankruptcy" the fee is charged per position, also under
+``tier_rule="net"`` (whose ``"mark"`` reserve is on the net contracts, CoinW's formula).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal, NamedTuple
 
 import numpy as np
@@ -39,7 +59,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from . import _check
 from ._check import FloatArray
-from .isolated import LiquidationPrice, MarginRatios
+from .isolated import _FEE_AT, _REQUIREMENT_AT, FeeAt, LiquidationPrice, MarginRatios, RequirementAt
 from .tiers import TierTable
 
 TierRule = Literal["position", "net", "underlying"]
@@ -168,6 +188,12 @@ class CrossAccount:
         Liquidation/close-fee reserve rate, in [0, 1).
     haircuts : mapping currency → Haircut
         Collateral valuation in a multi-currency account (default: full value).
+    requirement_at : {"mark", "entry"}
+        Which price values the maintenance margin: the mark, or each position's entry (needs
+        ``tier_rule="position"``: a group of several legs has no one entry).
+    fee_at : {"mark", "entry", "bankruptcy"}
+        Where the fee reserve is valued: with the maintenance margin, at each position's entry, or
+        at the bankruptcy price (see the module docstring and :meth:`bankruptcy_price`).
     """
 
     instruments: tuple[Instrument, ...]
@@ -179,12 +205,19 @@ class CrossAccount:
     tier_rule: TierRule = "position"
     fee_rate: float = 0.0
     haircuts: Mapping[str, Haircut] = field(default_factory=dict)
+    requirement_at: RequirementAt = "mark"
+    fee_at: FeeAt = "mark"
 
     def __post_init__(self) -> None:
         for name in ("instruments", "positions", "orders"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
         _check.one_of("mode", self.mode, ("one-way", "hedge"))
         _check.one_of("tier_rule", self.tier_rule, ("position", "net", "underlying"))
+        _check.one_of("requirement_at", self.requirement_at, _REQUIREMENT_AT)
+        _check.one_of("fee_at", self.fee_at, _FEE_AT)
+        if self.requirement_at == "entry" and self.tier_rule != "position":
+            raise ValueError("requirement_at='entry' values each position at its own entry: it needs "
+                             f"tier_rule='position', got {self.tier_rule!r}")
         object.__setattr__(self, "fee_rate", float(_check.rate("fee_rate", self.fee_rate)))
         for name in ("balances", "realized_pnl"):
             amounts = {c: float(_check.finite(f"{name}[{c!r}]", v)) for c, v in getattr(self, name).items()}
@@ -196,6 +229,11 @@ class CrossAccount:
             if item.symbol not in by_symbol:
                 raise ValueError(f"unknown symbol {item.symbol!r}; instruments are {sorted(by_symbol)}")
         self._check_legs()
+        if self.fee_at == "bankruptcy":
+            for (u, cur), legs in self._legs_by_underlying().items():
+                if len({self.instrument(p.symbol).table.contract.kind for p in legs}) > 1:
+                    raise ValueError(f"fee_at='bankruptcy': the positions on {u!r} settled in {cur} mix linear and "
+                                     "inverse contracts, which have no common bankruptcy price")
         if self.tier_rule == "underlying":
             for u, group in self._groups_by(lambda i: (i.underlying, i.settle)).items():
                 if len({i.table.to_json() for i in group}) > 1:
@@ -276,21 +314,119 @@ class CrossAccount:
                  abs(sum(p.side * p.qty for p in legs)) if signed else sum(p.qty for p in legs))
                 for legs in groups.values()]
 
+    def _legs_by_underlying(self) -> dict[tuple[str, str], list[Position]]:
+        """Positions grouped by (underlying, settle currency), in order of first appearance."""
+        out: dict[tuple[str, str], list[Position]] = {}
+        for p in self.positions:
+            inst = self.instrument(p.symbol)
+            out.setdefault((inst.underlying, inst.settle), []).append(p)
+        return out
+
+    def _bankruptcy_root(self, legs: list[Position], currency: str, f: float) -> float:
+        """Root ``u_B`` (price coordinate) of ``W + Σ σ s q FV (u − u_E) − f Σ q FV u = 0``: ``W`` the
+        wallet of ``currency`` (balance + realized PnL − margin frozen by its orders), the sums over
+        ``legs`` (one underlying, one contract kind). NaN where the equation has no root."""
+        frozen = sum(float(self.instrument(o.symbol).table.contract.value(o.qty, o.price)) / o.leverage
+                     for o in self.orders if not o.reduce_only and self.instrument(o.symbol).settle == currency)
+        wallet = self.balances.get(currency, 0.0) + self.realized_pnl.get(currency, 0.0) - frozen
+        a = b = n = 0.0
+        for p in legs:
+            c = self.instrument(p.symbol).table.contract
+            qfv = p.qty * c.face_value
+            a += c.sigma * p.side * qfv
+            b += c.sigma * p.side * qfv * float(c.coordinate(p.entry))
+            n += qfv
+        den = a - f * n
+        return (b - wallet) / den if den != 0 else float("nan")
+
+    def bankruptcy_price(self, underlying: str, fee_rate: float | None = None) -> LiquidationPrice:
+        """The price of ``underlying`` at which the account is bankrupt, fee to close included.
+
+        Solves, in the price coordinate ``u`` (``P`` linear, ``1/P`` inverse) of the positions on
+        ``underlying`` (all settled in one currency ``c``):
+
+        .. math:: W_c + \\sum_i σ s_i q_i FV_i (u − u_{E,i}) = f \\sum_i q_i FV_i\\, u
+
+        with ``W_c`` the wallet of ``c`` (balance + realized PnL) less the margin frozen by orders
+        settled in ``c``; positions on other underlyings are held at their entry (no PnL). Bybit help
+        "How to calculate Liquidation Price (Inverse Contract)", cross margin, long: "Bankruptcy
+        Price = 1.00075 × Quantity / (Quantity/Average Entry Price + (Account Balance − Order
+        Margin))" — balance 0.5 BTC, long 10,000 contracts at 8,000, taker 0.075% → 5,718.57.
+
+        Parameters
+        ----------
+        underlying : str
+        fee_rate : float, optional
+            The fee to close, in [0, 1); by default the account's where ``fee_at="bankruptcy"``,
+            else 0 (equity = 0).
+
+        Returns
+        -------
+        LiquidationPrice
+            ``exists`` False where no positive price makes the account bankrupt (price 0.0 for a net
+            long, ``inf`` otherwise); tier 0 (account level).
+
+        Examples
+        --------
+        >>> import tiermargin as tm
+        >>> inv = tm.TierTable.single(0.005, contract=tm.Contract("inverse", 1, "BTC"))
+        >>> acc = CrossAccount([Instrument("BTCUSD", inv, "BTC")], {"BTC": 0.5},
+        ...                    [Position("BTCUSD", "long", 10_000, 8_000)], fee_rate=0.00075, fee_at="bankruptcy")
+        >>> round(acc.bankruptcy_price("BTC").price, 2)
+        5718.57
+        """
+        groups = {cur: legs for (u, cur), legs in self._legs_by_underlying().items() if u == underlying}
+        if len(groups) != 1:
+            raise ValueError(f"underlying {underlying!r}: the account has positions on it settled in "
+                             f"{len(groups)} currencies, it needs exactly one to have a bankruptcy price")
+        (cur, legs), = groups.items()
+        if fee_rate is None:
+            fee_rate = self.fee_rate if self.fee_at == "bankruptcy" else 0.0
+        u = self._bankruptcy_root(legs, cur, float(_check.rate("fee_rate", fee_rate)))
+        if np.isfinite(u) and u > 0:
+            return LiquidationPrice(float(self.instrument(legs[0].symbol).table.contract.price_of(u)), True, 0)
+        net = sum(p.side * p.qty for p in legs)
+        return LiquidationPrice(0.0 if net > 0 else np.inf, False, 0)
+
+    def _position_fees(self, legs: list[Position], at: FloatArray) -> FloatArray:
+        """Fee reserve of ``legs`` (one tier group) where it is valued per position: at each entry, or
+        at the bankruptcy price of their underlying (its value 0 where there is none, as in isolated
+        margin). ``at`` is only used for the shape."""
+        f = self.fee_rate
+        c = self.instrument(legs[0].symbol).table.contract
+        if self.fee_at == "entry":
+            total = sum(float(c.value(p.qty, p.entry)) for p in legs)
+        else:
+            inst = self.instrument(legs[0].symbol)
+            u = self._bankruptcy_root(self._legs_by_underlying()[(inst.underlying, inst.settle)], inst.settle, f)
+            total = sum(p.qty * c.face_value for p in legs) * (u if np.isfinite(u) and u > 0 else 0.0)
+        return np.full(np.shape(at), f * total)
+
     def _requirement_groups(self, prices: Prices) -> Iterable[tuple[str, FloatArray, FloatArray]]:
         """(currency, requirement, exposure) of each tier group and order, in that currency."""
         f = self.fee_rate
-        for inst, contracts in self._tier_groups():
+        for inst, legs, contracts in self._tier_legs():
             table, mark = inst.table, self._mark(inst, prices)
             value = np.asarray(table.contract.value(contracts, mark))
-            mm = np.asarray(table.maintenance_margin(table.size_of(contracts, mark), table.unit_value(mark)))
-            yield inst.settle, mm + f * value, value
+            at = mark if self.requirement_at == "mark" else np.full(np.shape(mark), legs[0].entry)
+            mm = np.asarray(table.maintenance_margin(table.size_of(contracts, at), table.unit_value(at)))
+            if self.fee_at == "mark":
+                fee = f * (value if self.requirement_at == "mark" else np.asarray(table.contract.value(contracts, at)))
+            else:
+                fee = self._position_fees(legs, at)
+            yield inst.settle, mm + fee, value
         for o in self.orders:
             if o.reduce_only:
                 continue
             inst = self.instrument(o.symbol)
-            value = inst.table.contract.value(o.qty, o.price)
-            size = value if inst.table.basis == "notional" else o.qty
-            yield inst.settle, np.asarray((inst.table.rate(size) + f) * value), np.asarray(value)
+            c = inst.table.contract
+            value = c.value(o.qty, o.price)
+            rate = inst.table.rate(value if inst.table.basis == "notional" else o.qty)
+            if self.fee_at == "bankruptcy":
+                u_b = max(float(c.coordinate(o.price)) * (1 - c.sigma * o.side / o.leverage), 0.0)
+                yield inst.settle, np.asarray(rate * value + f * o.qty * c.face_value * u_b), np.asarray(value)
+            else:
+                yield inst.settle, np.asarray((rate + f) * value), np.asarray(value)
 
     def state(self, prices: Prices) -> AccountState:
         """Equity, requirement, exposure and health at ``prices`` (underlying → price; arrays broadcast).
@@ -384,7 +520,10 @@ class CrossAccount:
                 LiquidationPrice(above, True, 0) if above is not None else LiquidationPrice(np.inf, False, 0))
 
     def _breakpoints(self, underlying: str) -> FloatArray:
-        """Prices of ``underlying`` at which a notional tier group crosses a boundary."""
+        """Prices of ``underlying`` at which a notional tier group crosses a boundary (none where the
+        maintenance margin is valued at entry: it does not move with the price)."""
+        if self.requirement_at == "entry":
+            return np.empty(0)
         out = [inst.table.contract.price_of(inst.table.caps[:-1] / (contracts * inst.table.contract.face_value))
                for inst, contracts in self._tier_groups()
                if inst.underlying == underlying and inst.table.basis == "notional" and contracts > 0]
@@ -407,8 +546,7 @@ class CrossAccount:
         """A copy with ``amount`` added to the wallet balance of ``currency`` (negative withdraws)."""
         balances = dict(self.balances)
         balances[currency] = balances.get(currency, 0.0) + float(_check.finite("amount", amount))
-        return CrossAccount(self.instruments, balances, self.positions, self.orders, self.realized_pnl,
-                            self.mode, self.tier_rule, self.fee_rate, self.haircuts)
+        return replace(self, balances=balances)
 
 
 def _first_crossing(h, p0: float, points: FloatArray, sections: int = 64) -> float | None:

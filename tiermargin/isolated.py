@@ -9,6 +9,14 @@ short, ``M`` isolated margin, ``f`` liquidation/close-fee reserve rate.
   (``requirement_at="entry"``, Bybit's isolated formula ``LP = EP − (IM − MM)/Q``)
 * **health(P) = equity(P) − requirement(P)**; the position is liquidated when health ≤ 0.
 
+Where the fee reserve ``f·value`` is valued is a rule of its own (``fee_at``): with the maintenance
+margin, per ``requirement_at`` (``"mark"``, today's default), at entry (``"entry"``), or at the
+**bankruptcy price** (``"bankruptcy"``, Bybit: "Fee to Close Position = Order Quantity ×
+Bankruptcy Price × Taker Fee Rate", help "Order Cost (USDT Contract)"; ÷ the bankruptcy price for
+inverse contracts). The last two do not depend on the mark: the reserve is a constant ``F``, so
+health is ``(M − F) + UPL(P) − MM(P)`` and every closed form below holds with ``M − F`` for ``M``
+and ``f = 0`` (see :func:`liquidation_price`).
+
 Every displayed margin ratio is derived from that one health figure, so all conventions agree on
 when liquidation happens (see :class:`MarginRatios`).
 
@@ -28,6 +36,14 @@ liquidation price is then the first price at which health ≤ 0 as the market mo
 position: the highest candidate for a long, the lowest for a short, where the candidates are the
 consistent roots and the tier boundaries at which health jumps to ≤ 0 (a short on a linear step
 table rising into a higher tier; the boundary is then the liquidation price).
+
+A position may also be charged by a continuous schedule bound to its contract
+(:class:`~tiermargin.alternatives.ContractSchedule`: Drift's √size premium, dYdX v4's margin
+fractions; any :class:`~tiermargin.alternatives.PositionSchedule`). Its size is in contracts and does
+not move with the price, so the rate at the position is fixed and the contracts-basis root above
+holds with ``α = FV·(MM(Q) + f·Q)``, ``MM(Q) = Q·rate(Q)``: the closed form of a flat rate. The
+dYdX docs' example ("Liquidations", isolated liquidation price ``p' = (e − s·p)/(|s|·MMF − s)``):
+short 3 ETH at 3,000 with 1,000 of equity, MMF 5 % → 3,174.60.
 """
 
 from __future__ import annotations
@@ -41,10 +57,13 @@ from numpy.typing import ArrayLike, NDArray
 
 from . import _check
 from ._check import FloatArray
+from .alternatives import PositionSchedule
 from .tiers import TierTable
 
 RequirementAt = Literal["mark", "entry"]
 _REQUIREMENT_AT = ("mark", "entry")
+FeeAt = Literal["mark", "entry", "bankruptcy"]
+_FEE_AT = ("mark", "entry", "bankruptcy")
 _CHUNK = 1 << 17  # rows per block in the N×K liquidation solve (bounds memory)
 _TOL = 1e-12  # relative tolerance on tier bounds when checking a root's consistency
 
@@ -123,8 +142,10 @@ class IsolatedPosition:
 
     Parameters
     ----------
-    table : TierTable
-        The instrument's tier table (it carries the contract: kind, face value, settle currency).
+    table : TierTable or ContractSchedule
+        What charges the position (a :class:`~tiermargin.alternatives.PositionSchedule`): the
+        instrument's tier table, or a continuous schedule; either carries the contract (kind,
+        face value, settle currency).
     side : "long", "short", +1 or -1 (or array)
     qty : float or array
         Contracts, > 0.
@@ -138,9 +159,12 @@ class IsolatedPosition:
         Liquidation/close-fee reserve rate added to the requirement (``f·value``), in [0, 1).
     requirement_at : {"mark", "entry"}
         Which price values the requirement: the mark (Binance) or the entry (Bybit isolated).
+    fee_at : {"mark", "entry", "bankruptcy"}
+        Where the fee reserve is valued: with the maintenance margin, per ``requirement_at``
+        (``"mark"``); at entry; or at the bankruptcy price (Bybit), see :meth:`fee_reserve`.
     """
 
-    table: TierTable
+    table: PositionSchedule
     side: FloatArray
     qty: FloatArray
     entry: FloatArray
@@ -148,15 +172,16 @@ class IsolatedPosition:
     leverage: FloatArray
     fee_rate: float = 0.0
     requirement_at: RequirementAt = "mark"
+    fee_at: FeeAt = "mark"
 
     def __post_init__(self) -> None:
-        if not isinstance(self.table, TierTable):
-            raise TypeError(f"table must be a TierTable, got {type(self.table).__name__}")
+        _check_schedule(self.table)
         object.__setattr__(self, "side", _check.side("side", self.side))
         for name in ("qty", "entry", "margin", "leverage"):
             object.__setattr__(self, name, _check.positive(name, getattr(self, name)))
         object.__setattr__(self, "fee_rate", float(_check.rate("fee_rate", self.fee_rate)))
         _check.one_of("requirement_at", self.requirement_at, _REQUIREMENT_AT)
+        _check.one_of("fee_at", self.fee_at, _FEE_AT)
         try:
             np.broadcast_shapes(*(np.shape(getattr(self, n)) for n in _ARRAY_FIELDS))
         except ValueError:
@@ -166,7 +191,7 @@ class IsolatedPosition:
     @classmethod
     def open(
         cls,
-        table: TierTable,
+        table: PositionSchedule,
         side: ArrayLike | str,
         qty: ArrayLike,
         entry: ArrayLike,
@@ -174,8 +199,19 @@ class IsolatedPosition:
         extra_margin: ArrayLike = 0.0,
         fee_rate: float = 0.0,
         requirement_at: RequirementAt = "mark",
+        fee_at: FeeAt = "mark",
     ) -> IsolatedPosition:
         """Open a position with initial margin ``IM = value at entry / leverage`` (+ extra margin).
+
+        With ``fee_at="bankruptcy"`` the margin also holds the estimated fee to close at the
+        bankruptcy price of ``IM``, ``F₀ = f·Q·FV·u_E·(1 − σs/L)`` (``u`` = ``P`` linear, ``1/P``
+        inverse): linear ``f·Q·FV·EP·(1 ∓ 1/L)``, inverse ``f·Q·FV/EP·(1 ± 1/L)`` (long/short).
+        Bybit help "Initial Margin Calculation (USDC Perpetual & Futures)": "Estimated Fee to Close
+        Position = Position Size × Position Average Entry Price × (1 − 1 / Leverage) × Taker Fee
+        Rate" (long; ``1 + 1/L`` short), and "Initial Margin = (Position Value / Leverage) + Estimated
+        Fee to Close Position" ("Liquidation Price Calculation under Isolated Mode (Unified Trading
+        Account)"). The bankruptcy price of that margin, fee included, is then ``EP·(1 − s/L)``
+        (linear), Bybit's "Bankruptcy Price = Entry Price × (1 − Initial Margin Rate)".
 
         Refused, with a clear error, when the size is beyond the table's last cap, when the
         leverage exceeds the max leverage of the tier the position lands in (Binance, Bybit, OKX:
@@ -193,6 +229,15 @@ class IsolatedPosition:
         (400.0, 100.0)
         >>> round(float(p.liquidation_price().price), 2)
         19700.0
+
+        Bybit's USDC illustration: long 0.5 BTC at 50,000, 10x, taker fee 0.055% → fee to close
+        12.375, initial margin 2,512.375 USDC.
+
+        >>> from tiermargin import Contract
+        >>> usdc = TierTable.single(0.005, max_leverage=100, contract=Contract("linear", 1, "USDC"))
+        >>> p = IsolatedPosition.open(usdc, "long", 0.5, 50_000, 10, fee_rate=0.00055, fee_at="bankruptcy")
+        >>> round(float(p.margin), 3), round(float(p.fee_reserve(50_000)), 3)
+        (2512.375, 12.375)
         """
         lev = _check.positive("leverage", leverage)
         extra = _check.nonnegative("extra_margin", extra_margin)
@@ -206,16 +251,22 @@ class IsolatedPosition:
                 f"cap {table.max_size:,.10g} {table.unit}"
             )
         if table.max_leverage is not None:
-            k, lev_b, size_b = np.broadcast_arrays(table.tier_index(size), lev, size)
-            over = lev_b > table.max_leverage[k]
+            k, cap, lev_b, size_b = np.broadcast_arrays(table.tier_index(size), table.max_leverage_at(size), lev, size)
+            over = lev_b > cap
             if np.any(over):
                 i = np.flatnonzero(over)[0]
-                k_i = int(k.flat[i])
+                where = f"of tier {int(k.flat[i]) + 1}" if isinstance(table, TierTable) else "at this size"
                 raise ValueError(
-                    f"leverage {lev_b.flat[i]:g}x exceeds the max leverage {table.max_leverage[k_i]:g}x "
-                    f"of tier {k_i + 1} (position size {size_b.flat[i]:,.10g} {table.unit})"
+                    f"leverage {lev_b.flat[i]:g}x exceeds the max leverage {cap.flat[i]:g}x "
+                    f"{where} (position size {size_b.flat[i]:,.10g} {table.unit})"
                 )
-        pos = cls(table, side, q, ep, value / lev + extra, lev, fee_rate, requirement_at)
+        margin = value / lev + extra
+        _check.one_of("fee_at", fee_at, _FEE_AT)
+        if fee_at == "bankruptcy":
+            c = table.contract
+            sign = c.sigma * _check.side("side", side)
+            margin = margin + float(_check.rate("fee_rate", fee_rate)) * value * np.maximum(1 - sign / lev, 0.0)
+        pos = cls(table, side, q, ep, margin, lev, fee_rate, requirement_at, fee_at)
         if np.any(pos.health(ep) <= 0):
             raise ValueError(
                 "leverage: the initial margin does not cover the maintenance requirement at entry; "
@@ -266,9 +317,38 @@ class IsolatedPosition:
         """Maintenance margin (tiered), valued per ``requirement_at``."""
         return requirement(self.table, self.qty, self._valuation_price(price), 0.0)
 
+    def fee_reserve(self, price: ArrayLike) -> float | FloatArray:
+        """The fee reserve in the requirement, valued per ``fee_at``.
+
+        * ``"mark"``: ``f·value`` at the price that values the maintenance margin (the mark, or the
+          entry with ``requirement_at="entry"``);
+        * ``"entry"``: ``f·value(EP)``;
+        * ``"bankruptcy"``: ``F_B = f·Q·FV·max(u_B, 0)`` with ``u_B`` the root of "equity = close
+          fee at that price", ``M + σsQ·FV(u − u_E) = f·Q·FV·u`` (``u`` = ``P`` linear, ``1/P``
+          inverse), i.e. ``u_B = (M − σsQ·FV·u_E)/(Q·FV·(f − σs))``: ``f × Q × FV × bankruptcy
+          price`` (linear) or ``f × Q × FV ÷ bankruptcy price`` (inverse), the bankruptcy price of
+          :meth:`bankruptcy_price`. Bybit help "Order Cost (USDT Contract)": "Fee to Close Position =
+          Order Quantity × Bankruptcy Price × Taker Fee Rate"; "How to calculate Liquidation Price
+          (Inverse Contract)": "Quantity × 0.00075 / Bankruptcy Price". Where no positive price
+          makes the position bankrupt (a 1x linear long, an inverse short at ≤ 1x), the value at
+          that limit (price 0, resp. ∞) is 0 and so is the reserve.
+
+        The last two do not depend on ``price`` (broadcast to its shape).
+        """
+        if self.fee_at == "mark":
+            vp = self._valuation_price(price)
+            return _check.scalar_or_array(self.fee_rate * np.asarray(self.value(vp)))
+        p = _check.positive("price", price)
+        fee = _fixed_fee(self.table, self.side, self.qty, self.entry, self.margin, self.fee_rate, self.fee_at)
+        return _check.scalar_or_array(np.broadcast_to(fee, np.broadcast_shapes(p.shape, fee.shape)).astype(np.float64))
+
     def requirement(self, price: ArrayLike) -> float | FloatArray:
-        """Maintenance requirement: MM plus the fee reserve ``f·value``, valued per ``requirement_at``."""
-        return requirement(self.table, self.qty, self._valuation_price(price), self.fee_rate)
+        """Maintenance requirement: MM (valued per ``requirement_at``) plus the fee reserve
+        (valued per ``fee_at``, see :meth:`fee_reserve`)."""
+        if self.fee_at == "mark":
+            return requirement(self.table, self.qty, self._valuation_price(price), self.fee_rate)
+        mm = np.asarray(self.maintenance_margin(price))
+        return _check.scalar_or_array(mm + np.asarray(self.fee_reserve(price)))
 
     def health(self, price: ArrayLike) -> float | FloatArray:
         """``equity − requirement``: the one figure every margin ratio is derived from (≤ 0: liquidated)."""
@@ -300,14 +380,15 @@ class IsolatedPosition:
         See :func:`liquidation_price`.
         """
         return liquidation_price(
-            self.table, self.side, self.qty, self.entry, self.margin, self.fee_rate, self.requirement_at
+            self.table, self.side, self.qty, self.entry, self.margin, self.fee_rate, self.requirement_at,
+            self.fee_at,
         )
 
     def liquidation_price_in_tier(self, tier: int) -> LiquidationPrice:
         """Liquidation price with the tier *fixed* (1-based), as a calculator that does not
         re-check the tier at the liquidation price computes it. See :func:`liquidation_price_in_tier`."""
         return liquidation_price_in_tier(
-            self.table, self.side, self.qty, self.entry, self.margin, tier, self.fee_rate
+            self.table, self.side, self.qty, self.entry, self.margin, tier, self.fee_rate, self.fee_at
         )
 
     def tier_boundary_prices(self) -> FloatArray:
@@ -324,11 +405,17 @@ class IsolatedPosition:
         prices = c.price_of(self.table.caps[:-1] / (float(self.qty) * c.face_value))
         return np.sort(prices)
 
-    def bankruptcy_price(self, fee_rate: float = 0.0) -> LiquidationPrice:
-        """Price at which equity (less a close fee ``fee_rate·value`` if given) reaches 0.
+    def bankruptcy_price(self, fee_rate: float | None = None) -> LiquidationPrice:
+        """Price at which equity, less a close fee ``fee_rate·value`` at that price, reaches 0.
 
-        See :func:`bankruptcy_price`.
+        By default the fee is the position's own where it is valued at the bankruptcy price
+        (``fee_at="bankruptcy"``: Bybit's bankruptcy price counts the fee to close, "Bankruptcy
+        Price = 1.00075 × Quantity / (Quantity / Average Entry Price + Account Balance − Order
+        Margin)", help "How to calculate Liquidation Price (Inverse Contract)"), else 0 (equity
+        = 0). See :func:`bankruptcy_price`.
         """
+        if fee_rate is None:
+            fee_rate = self.fee_rate if self.fee_at == "bankruptcy" else 0.0
         return bankruptcy_price(self.table, self.side, self.qty, self.entry, self.margin, fee_rate)
 
     # ------------------------------------------------------------------ margin changes
@@ -410,21 +497,22 @@ class IsolatedPosition:
 _ARRAY_FIELDS = ("side", "qty", "entry", "margin", "leverage")
 
 
-def _basis_size(table: TierTable, qty: ArrayLike, value: ArrayLike) -> FloatArray:
+def _basis_size(table: PositionSchedule, qty: ArrayLike, value: ArrayLike) -> FloatArray:
     """Size in the table's basis: notional value or number of contracts."""
     return np.asarray(value if table.basis == "notional" else qty, dtype=np.float64)
 
 
-def requirement(table: TierTable, qty: ArrayLike, price: ArrayLike, fee_rate: float = 0.0) -> float | FloatArray:
+def requirement(table: PositionSchedule, qty: ArrayLike, price: ArrayLike, fee_rate: float = 0.0) -> float | FloatArray:
     """Maintenance requirement ``MM + f·value`` of ``qty`` contracts valued at ``price``.
 
     ``MM = size·MMR_k − cum_k`` (notional basis) or ``(Q·MMR_k − cum_k)·value of one contract``
-    (contracts basis), with the tier ``k`` of the size at ``price``; see :mod:`tiermargin.tiers`.
+    (contracts basis), with the tier ``k`` of the size at ``price``; see :mod:`tiermargin.tiers`
+    (a schedule: ``Q·rate(Q)·value of one contract``).
     The fee reserve is the source articles' "maintenance margin rate plus liquidation fee rate".
 
     Parameters
     ----------
-    table : TierTable
+    table : TierTable or ContractSchedule
     qty : float or array
         Contracts, >= 0.
     price : float or array
@@ -437,11 +525,18 @@ def requirement(table: TierTable, qty: ArrayLike, price: ArrayLike, fee_rate: fl
     return _check.scalar_or_array(mm + float(_check.rate("fee_rate", fee_rate)) * value)
 
 
+def _check_schedule(table: object) -> None:
+    if not isinstance(table, PositionSchedule):
+        raise TypeError(f"table must be a TierTable or a ContractSchedule, got {type(table).__name__}")
+    if table.basis != "contracts" and not isinstance(table, TierTable):
+        raise TypeError(f"a schedule by {table.basis} must be a TierTable (only tier tables are solved by notional), "
+                        f"got {type(table).__name__}")
+
+
 def _positions(
-    table: TierTable, side: ArrayLike | str, qty: ArrayLike, entry: ArrayLike, margin: ArrayLike
+    table: PositionSchedule, side: ArrayLike | str, qty: ArrayLike, entry: ArrayLike, margin: ArrayLike
 ) -> tuple[tuple[int, ...], FloatArray, FloatArray, FloatArray, FloatArray]:
-    if not isinstance(table, TierTable):
-        raise TypeError(f"table must be a TierTable, got {type(table).__name__}")
+    _check_schedule(table)
     arrs = (
         _check.side("side", side),
         _check.positive("qty", qty),
@@ -454,6 +549,24 @@ def _positions(
         raise ValueError("side, qty, entry and margin must broadcast together") from None
     s, q, ep, m = (np.broadcast_to(a, shape).ravel() for a in arrs)
     return shape, s, q, ep, m
+
+
+def _fixed_fee(
+    table: PositionSchedule, s: FloatArray, q: FloatArray, ep: FloatArray, m: FloatArray, f: float, fee_at: FeeAt
+) -> FloatArray:
+    """The fee reserve where it does not depend on the mark (``fee_at`` "entry" or "bankruptcy").
+
+    Entry: ``f·Q·FV·u_E``. Bankruptcy: ``f·Q·FV·max(u_B, 0)``, ``u_B`` the root of
+    ``M + σsQ·FV(u − u_E) − f·Q·FV·u`` (equity = close fee); its denominator ``Q·FV(f − σs)`` is
+    never 0 for ``f < 1``. See :meth:`IsolatedPosition.fee_reserve`.
+    """
+    c = table.contract
+    qfv = np.asarray(q * c.face_value)
+    u_e = c.coordinate(ep)
+    if fee_at == "entry":
+        return np.asarray(f * qfv * u_e)
+    u_b = _root(np.asarray(m), np.zeros(()), qfv * f, c.sigma * s * qfv, u_e)  # no root for Q = 0: no fee
+    return np.asarray(f * qfv * np.where(np.isfinite(u_b), np.maximum(u_b, 0.0), 0.0))
 
 
 def _root(m: FloatArray, gamma: FloatArray, alpha: FloatArray, sq: FloatArray, u_e: FloatArray) -> FloatArray:
@@ -480,17 +593,18 @@ def _finish(
 
 
 def liquidation_price(
-    table: TierTable,
+    table: PositionSchedule,
     side: ArrayLike | str,
     qty: ArrayLike,
     entry: ArrayLike,
     margin: ArrayLike,
     fee_rate: float = 0.0,
     requirement_at: RequirementAt = "mark",
+    fee_at: FeeAt = "mark",
 ) -> LiquidationPrice:
     """Liquidation price of isolated positions, vectorized over positions.
 
-    Solves health(P) = 0 with the requirement valued per ``requirement_at``:
+    Solves health(P) = 0 with the maintenance margin valued per ``requirement_at``:
 
     * ``"mark"`` (Binance USDⓈ-M): tier, MMR and maintenance amount taken *at the liquidation
       price*; each tier's closed-form root (module docstring) is kept only if the position's size
@@ -501,14 +615,40 @@ def liquidation_price(
       ``LP = EP − s·(M − requirement)/(Q·FV)`` for linear (Bybit help "Liquidation Price (USDT
       Contract)": long 1 BTC at 20,000, 50x, MMR 0.5% → IM 400, MM 100, LP 19,700).
 
+    and the fee reserve valued per ``fee_at`` (:meth:`IsolatedPosition.fee_reserve`): ``"mark"``
+    with the maintenance margin; ``"entry"``, ``F = f·Q·FV·u_E``; ``"bankruptcy"``,
+    ``F = f·Q·FV·max(u_B, 0)`` with
+
+    .. math:: u_B = \\frac{M − σ s Q\\,FV\\,u_E}{Q\\,FV\\,(f − σ s)}
+
+    (equity = close fee at that price). Neither depends on the mark, so health is
+    ``(M − F) + σsQ·FV(u − u_E) − MM(u)`` and each tier's closed form (module docstring) holds with
+    ``M − F`` for ``M`` and ``f = 0``:
+
+    .. math:: u^*_k = \\frac{M − F + γ_k − σ s Q\\,FV\\,u_E}{α^0_k − σ s Q\\,FV},
+              \\quad α^0_k = Q\\,FV\\,\\mathrm{MMR}_k
+
+    (notional basis; contracts basis ``α⁰_k = FV(Q·MMR_k − cum_k)``, ``γ_k = 0``), kept where the
+    size at the root lies in tier ``k`` as before — the fee changes the margin, not the tiers.
+    With Bybit's margin ``M = value/L + F₀ + E`` (:meth:`IsolatedPosition.open`, ``E`` extra
+    margin) this gives ``M − F_B = value/L + E/(1 − σs·f)``, and for a linear long with the
+    maintenance margin at the mark (``requirement_at="mark"``), in a tier with deduction ``D``
+
+    .. math:: LP = \\frac{EP·Q − EP·Q/L − E/(1 − f) − D}{Q (1 − \\mathrm{MMR})}
+
+    — Bybit's formula ("Liquidation Price Calculation under Isolated Mode (Unified Trading
+    Account)", USDT; the inverse long ``Q(1 + MMR)/[Q/EP + Q/(EP·L) + E/(1 + f) + D]`` likewise):
+    long 1 BTC at 40,000, 50x, 3,000 USDT added, MMR 0.5%, taker 0.055% → 36,380.25.
+
     Parameters
     ----------
-    table : TierTable
+    table : TierTable or ContractSchedule
     side, qty, entry, margin : scalar or array
         As in :class:`IsolatedPosition`; broadcast together.
     fee_rate : float
         Fee reserve rate in [0, 1).
     requirement_at : {"mark", "entry"}
+    fee_at : {"mark", "entry", "bankruptcy"}
 
     Returns
     -------
@@ -519,6 +659,9 @@ def liquidation_price(
     shape, s, q, ep, m = _positions(table, side, qty, entry, margin)
     f = float(_check.rate("fee_rate", fee_rate))
     _check.one_of("requirement_at", requirement_at, _REQUIREMENT_AT)
+    _check.one_of("fee_at", fee_at, _FEE_AT)
+    if fee_at != "mark":
+        m, f = m - _fixed_fee(table, s, q, ep, m, f, fee_at), 0.0
     c = table.contract
     u_e = c.coordinate(ep)
     qfv = q * c.face_value
@@ -530,7 +673,7 @@ def liquidation_price(
         return _finish(shape, c.price_of, u, np.isfinite(u) & (u > 0), s, k + 1)
     if table.basis == "contracts":
         k = table.tier_index(q)
-        alpha = c.face_value * (q * (table.mmr[k] + f) - table.cum[k])
+        alpha = c.face_value * (np.asarray(table.maintenance_margin(q)) + f * q)  # Q·MMR_k − cum_k, or Q·rate(Q)
         u = _root(m, np.zeros_like(m), alpha, sq, u_e)
         return _finish(shape, c.price_of, u, np.isfinite(u) & (u > 0), s, k + 1)
     solve = _continuous_roots if table.form == "continuous" else _candidate_roots
@@ -604,13 +747,15 @@ def liquidation_price_in_tier(
     margin: ArrayLike,
     tier: int,
     fee_rate: float = 0.0,
+    fee_at: FeeAt = "mark",
 ) -> LiquidationPrice:
     """Liquidation price with the tier fixed at ``tier`` (1-based): the per-tier closed form only.
 
     This is what a calculator computes when it takes the tier at entry and never checks the tier
     at the answer — the Binance FAQ tells you to "substitute the level at the liquidation price
     and recalculate" instead (:func:`liquidation_price` does). Lessons use it to show how far off
-    such a calculator is. Requirement valued at the mark.
+    such a calculator is. Maintenance margin valued at the mark; the fee reserve per ``fee_at``
+    (as in :func:`liquidation_price`).
 
     Returns
     -------
@@ -618,10 +763,16 @@ def liquidation_price_in_tier(
         ``exists`` where the root is a positive price; its tier is ``tier`` even where the size at
         that price is in another tier (that is the calculator's error).
     """
+    if not isinstance(table, TierTable):
+        raise TypeError(f"liquidation_price_in_tier needs a TierTable: a {type(table).__name__} has no tier to fix "
+                        "(its liquidation_price is already the flat-rate closed form)")
     shape, s, q, ep, m = _positions(table, side, qty, entry, margin)
     f = float(_check.rate("fee_rate", fee_rate))
     if not isinstance(tier, (int, np.integer)) or not 1 <= tier <= table.n_tiers:
         raise ValueError(f"tier must be an integer from 1 to {table.n_tiers}, got {tier!r}")
+    _check.one_of("fee_at", fee_at, _FEE_AT)
+    if fee_at != "mark":
+        m, f = m - _fixed_fee(table, s, q, ep, m, f, fee_at), 0.0
     k = int(tier) - 1
     c = table.contract
     qfv = q * c.face_value
@@ -634,7 +785,7 @@ def liquidation_price_in_tier(
 
 
 def bankruptcy_price(
-    table: TierTable,
+    table: PositionSchedule,
     side: ArrayLike | str,
     qty: ArrayLike,
     entry: ArrayLike,
@@ -645,7 +796,10 @@ def bankruptcy_price(
 
     Without a fee and with ``M = value/L``: linear ``EP·(1 − s/L)``; inverse long ``EP·L/(L+1)``,
     short ``EP·L/(L−1)`` (``reference/FORMULAS.md``; BitMEX "Bankruptcy price"). Some venues add
-    the taker fee to close at the bankruptcy price: pass it as ``fee_rate``.
+    the taker fee to close at the bankruptcy price: pass it as ``fee_rate``. In the price
+    coordinate ``u`` the root is ``u_B = (M − σsQ·FV·u_E)/(Q·FV·(f − σs))``. Bybit: "Bankruptcy
+    Price = 1.00075 × Quantity / (Quantity / Average Entry Price + Account Balance − Order Margin)"
+    (inverse long, taker fee 0.075%; help "How to calculate Liquidation Price (Inverse Contract)").
 
     Returns
     -------

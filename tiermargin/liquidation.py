@@ -5,16 +5,37 @@ When a position's health reaches 0 (margin ratio ≤ 100 %), the venue does not 
 1. it cancels open orders, freeing their requirement, and re-checks;
 2. it reduces the position so that it falls into a lower tier — one tier down (OKX margin), two
    tiers (OKX swaps), the lowest sufficient tier in one order (Bybit, BitMEX), down to the lower
-   tier's cap (HTX) or a fixed fraction (Hyperliquid 20 %, Drift 25 %) — and re-checks against the
-   new tier's requirement;
+   tier's cap (HTX) or a fixed fraction (Drift 25 %) — and re-checks against the new tier's
+   requirement;
 3. it repeats until the position is healthy or closed; a position in tier 1 is closed in full.
 
-Each reduction is executed with the **bankruptcy price** as the reference (source articles: "the
-system uses the bankruptcy price ... as a reference for executing market orders"): the trader's
-closed share is settled at the bankruptcy price — its share of the margin is used up — and the
-venue sells it in the market. A fill better than the bankruptcy price leaves a **surplus** for the
-risk fund; a worse fill is a **loss** the fund covers (``reference/FORMULAS.md``, "Stepwise
-liquidation"). :func:`liquidate` walks a price path and returns the event log, one row a step.
+Hyperliquid documents a procedure of its own (``policy="hyperliquid"``, parameters in
+:class:`~tiermargin.rules.PartialLiquidation`): a market order for 20 % of a position worth more than
+100,000 USDC, for the whole position otherwise and for 30 s after a partial one, and the backstop
+(the liquidator vault takes the position over) once equity is at or below 2/3 of the requirement.
+
+**Settlement** — where the closed contracts are settled — is a venue rule
+(:attr:`~tiermargin.rules.Rulebook.settlement`), applied by every engine here:
+
+* ``"bankruptcy"`` (the source articles: "the system uses the bankruptcy price ... as a reference for
+  executing market orders"): the trader's closed share is settled at the bankruptcy price ``B`` — its
+  share of the margin is used up — and the venue sells it in the market at the fill ``F``. A fill
+  better than ``B`` leaves a **surplus** for the risk fund; a worse fill is a **loss** the fund covers:
+  ``UPL(closed, B, F)`` (``reference/FORMULAS.md``, "Stepwise liquidation").
+* ``"fill"`` (Hyperliquid: "Unlike CEXs there is no clearance fee on liquidations", "allows the
+  liquidated user to keep any remaining margin"): the closed contracts are settled at the fill, so the
+  trader keeps what margin the fill leaves and the fund gains nothing. Only a fill worse than the step's
+  bankruptcy price ``P`` — the fill at which the trader's equity after the step would be 0, the
+  position's bankruptcy price when the step closes it — would take the trader's equity below 0: the
+  contracts are then settled at ``P`` and the fund pays ``UPL(closed, P, F)``. The remaining contracts
+  keep the whole margin plus the PnL realized on the closed ones (an isolated position is one margin
+  pool); where that would leave them no margin, the step closes the whole position. A position whose
+  equity at the mark is already ≤ 0 has no margin for a fill to leave and is settled at ``B``, as is
+  what Hyperliquid's backstop takes over.
+
+Each event's ``settlement_price`` is the price its contracts were settled at, and its ``surplus`` is
+``UPL(closed, settlement price, fill)``. :func:`liquidate` walks a price path and returns the event log,
+one row a step.
 
 Model choices (documented, not hidden): the margin of an isolated position is shared by its
 contracts in proportion, so closing ``ΔQ`` of ``Q`` contracts uses ``M·ΔQ/Q`` of it; contracts are
@@ -25,8 +46,8 @@ nudged a relative 1e-9 below it so that rounding cannot leave it in the tier abo
 :class:`~tiermargin.cross.CrossAccount` (the account analog, with its own model choices in its
 docstring): one health figure for the whole account, open orders cancelled first, then one tier group
 at a time reduced by the same policy, each closed share settled at the price of its underlying at
-which the *account's* equity reaches 0 — for an account holding one position, exactly the isolated
-procedure.
+which the *account's* equity reaches 0 (or at the fill, by the same rule as above) — for an account
+holding one position, exactly the isolated procedure.
 """
 
 from __future__ import annotations
@@ -37,17 +58,18 @@ from html import escape
 from typing import Literal, NamedTuple, get_args
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 
 from . import _check
 from ._check import FloatArray
 from .contracts import Contract
 from .cross import CrossAccount, Instrument, Position, _first_crossing
 from .isolated import IsolatedPosition
-from .rules import Policy, Rulebook
+from .rules import PartialLiquidation, Policy, Rulebook, Settlement
 from .tiers import TierTable
 
 POLICIES: tuple[str, ...] = get_args(Policy)
+SETTLEMENTS: tuple[str, ...] = get_args(Settlement)
 _NUDGE = 1e-9  # relative: a size this far below a boundary is safely in the lower tier
 
 
@@ -87,17 +109,24 @@ class Execution:
 class LiquidationEvent(NamedTuple):
     """One step of the procedure (amounts in the settle currency).
 
-    ``surplus`` is the risk fund's gain (> 0) or loss (< 0) on the step: the closed contracts taken
-    over at the bankruptcy price and sold at the execution price.
+    ``action`` is "cancel orders", "reduce", "close" or "backstop" (Hyperliquid's liquidator vault takes
+    the whole position over). ``settlement_price`` is where the closed contracts were settled (the
+    module docstring): the bankruptcy price, the fill, or the step's bankruptcy price where the fill is
+    worse; None for a "cancel orders" event. ``surplus`` is the risk fund's gain (> 0) or loss (< 0) on
+    the step, ``UPL(closed, settlement price, execution price)``: the closed contracts taken over at the
+    settlement price and sold at the execution price. ``margin_used`` is the margin the step took from
+    the trader (its realized loss on the closed contracts, their share of the margin at the bankruptcy
+    price); ``returned`` what it paid back when it closed the position (settlement at the fill: the
+    margin the fill left; else 0).
 
     In an account's log (:func:`liquidate_account`): ``symbol`` names the reduced position(s) (the
     cancelled orders' symbols for a "cancel orders" event); ``mark`` is the price of its underlying;
     tiers, ``contracts_closed`` and ``contracts_left`` are its tier group's (``contracts_closed``: the
     net contracts sent to the market); health is the account's; ``bankruptcy_price`` is None where
     the closed contracts were settled at the mark (no bankruptcy price on the adverse side);
-    ``margin_used`` is the trader's realized loss on the closed contracts (negative: a realized gain).
-    A "cancel orders" event of an account is account-level: tiers 0, no contracts, the mark of the
-    first cancelled order's underlying.
+    ``margin_used`` is the trader's realized loss on the closed contracts (negative: a realized gain),
+    and ``returned`` is 0 (what is left stays in the account). A "cancel orders" event of an account is
+    account-level: tiers 0, no contracts, the mark of the first cancelled order's underlying.
     """
 
     time: float
@@ -114,13 +143,17 @@ class LiquidationEvent(NamedTuple):
     margin_used: float
     surplus: float
     symbol: str = ""
+    settlement_price: float | None = None
+    returned: float = 0.0
 
 
 class _EventLog:
     """What both logs share: the fund's totals and the text/HTML table (a ``symbol`` column is shown
-    when an event names one)."""
+    when an event names one, a ``settled`` column, the settlement price, when the log settles at the
+    fill)."""
 
     events: tuple[LiquidationEvent, ...]
+    settlement: Settlement
 
     @property
     def contracts_to_market(self) -> float:
@@ -140,18 +173,20 @@ class _EventLog:
 
     def columns(self) -> tuple[str, ...]:
         """Column headers of :meth:`rows`."""
-        return (*self.COLUMNS[:3], "symbol", *self.COLUMNS[3:]) if self._with_symbol() else self.COLUMNS
+        head, tail = self.COLUMNS[:3], self.COLUMNS[3:-1]
+        return (*head, *(("symbol",) if self._with_symbol() else ()), *tail,
+                *(("settled",) if self.settlement == "fill" else ()), self.COLUMNS[-1])
 
     def rows(self) -> list[tuple[str, ...]]:
         """The log formatted for display."""
         def num(x: float | None, fmt: str = ",.2f") -> str:
             return "—" if x is None else format(x, fmt)
 
-        symbol = self._with_symbol()
+        symbol, settled = self._with_symbol(), self.settlement == "fill"
         return [(num(e.time, ",.0f"), num(e.mark), e.action, *((e.symbol,) if symbol else ()),
                  num(e.contracts_closed, ",.6g"), num(e.contracts_left, ",.6g"), f"{e.tier_before}→{e.tier_after}",
                  num(e.health_before), num(e.health_after), num(e.execution_price), num(e.bankruptcy_price),
-                 num(e.surplus))
+                 *((num(e.settlement_price),) if settled else ()), num(e.surplus))
                 for e in self.events]
 
     def __repr__(self) -> str:
@@ -168,20 +203,33 @@ class _EventLog:
 
 @dataclass(frozen=True, repr=False)
 class LiquidationLog(_EventLog):
-    """The event log of :func:`liquidate`, with the final position (None when closed)."""
+    """The event log of :func:`liquidate`, with the final position (None when closed), the settlement
+    it ran with and the time of the trader's last partial liquidation under ``policy="hyperliquid"``
+    (None: none; pass it on to a later :func:`liquidate` of the same trader)."""
 
     events: tuple[LiquidationEvent, ...]
     final: IsolatedPosition | None
     start: IsolatedPosition
+    settlement: Settlement = "bankruptcy"
+    last_partial: float | None = None
 
     @property
     def margin_lost(self) -> float:
-        """Margin the trader lost to liquidation (the closed shares, settled at bankruptcy)."""
+        """Margin the liquidation took from the trader: the closed shares' margin, settled at the
+        bankruptcy price, or the loss realized at the fill. The rest of the starting margin is the
+        final position's, or was paid back on the close (:attr:`returned`)."""
         return float(sum(e.margin_used for e in self.events))
 
+    @property
+    def returned(self) -> float:
+        """What the liquidation paid back to the trader when it closed the position (0 under settlement
+        at the bankruptcy price: the margin is used up)."""
+        return float(sum(e.returned for e in self.events))
+
     def trader_equity(self, price: float) -> float:
-        """The trader's remaining equity at ``price``: the surviving position's, or 0 when closed."""
-        return 0.0 if self.final is None else float(self.final.equity(price))
+        """The trader's remaining equity at ``price``: the surviving position's, or what a close paid
+        back (:attr:`returned`)."""
+        return self.returned if self.final is None else float(self.final.equity(price))
 
 
 @dataclass(frozen=True, repr=False)
@@ -193,6 +241,7 @@ class AccountLiquidationLog(_EventLog):
     final: CrossAccount
     start: CrossAccount
     accounts: tuple[CrossAccount, ...] = ()
+    settlement: Settlement = "bankruptcy"
 
     def trader_equity(self, prices: Mapping[str, float]) -> float:
         """The final account's equity at ``prices`` (in its :attr:`~tiermargin.cross.CrossAccount.currency`)."""
@@ -204,22 +253,100 @@ def _qty_at_size(table: TierTable, size: float, price: float) -> float:
     return float(table.contracts_at(size * (1 - _NUDGE), price))
 
 
-def _target_qty(pos: IsolatedPosition, mark: float, policy: Policy, fraction: float | None) -> float:
-    """Contracts to keep after one step of ``policy`` (0: close in full).
+class _Procedure(NamedTuple):
+    """A liquidation procedure: the policy, its fraction or Hyperliquid parameters, and the settlement."""
+
+    policy: Policy
+    fraction: float | None
+    settlement: Settlement
+    partial: PartialLiquidation | None
+
+
+def _procedure(policy: Policy | Rulebook, fraction: float | None, settlement: Settlement | None) -> _Procedure:
+    """The procedure to run, from a policy name (with ``fraction`` and ``settlement``) or a venue's rulebook.
+
+    With a name, the settlement defaults to the fill for ``"hyperliquid"`` (the procedure Hyperliquid
+    documents settles there) and to the bankruptcy price otherwise, and ``"hyperliquid"`` runs with
+    Hyperliquid's documented parameters (:class:`~tiermargin.rules.PartialLiquidation`).
+    """
+    if isinstance(policy, Rulebook):
+        for name, given in (("fraction", fraction), ("settlement", settlement)):
+            if given is not None:
+                raise ValueError(f"{name} comes from the rulebook; do not pass it with a Rulebook")
+        if policy.policy is None:
+            raise ValueError(f"rulebook {policy.id!r} has no liquidation policy (its sources are silent); "
+                             f"pass policy= one of {POLICIES}")
+        return _Procedure(policy.policy, policy.fraction, policy.settlement, policy.partial)
+    _check.one_of("policy", policy, POLICIES)
+    if (policy == "fraction") != (fraction is not None):
+        raise ValueError("fraction is required exactly when policy is 'fraction'")
+    if fraction is not None:
+        fraction = float(_check.rate("fraction", fraction, low_open=True))
+    chosen = ("fill" if policy == "hyperliquid" else "bankruptcy") if settlement is None else settlement
+    _check.one_of("settlement", chosen, SETTLEMENTS)
+    return _Procedure(policy, fraction, chosen, PartialLiquidation() if policy == "hyperliquid" else None)
+
+
+def _partial_keep(partial: PartialLiquidation, contracts: ArrayLike, usd: ArrayLike, since: ArrayLike) -> FloatArray:
+    """Contracts a Hyperliquid market order keeps (vectorized; 0: the whole position): ``1 − share`` of
+    them where the position is worth more than ``above`` USD at the mark and the trader's last partial
+    liquidation is at least ``cooldown`` seconds old (``since``, ∞: none), else none."""
+    q = np.asarray(contracts, dtype=np.float64)
+    partial_order = (np.asarray(usd) > partial.above) & (np.asarray(since) >= partial.cooldown)
+    return np.where(partial_order, q * (1 - partial.share), 0.0)
+
+
+def _is_backstop(procedure: _Procedure, equity: ArrayLike, requirement: ArrayLike) -> NDArray[np.bool_]:
+    """Where Hyperliquid's backstop takes the position over: equity at or below ``backstop`` × requirement
+    (vectorized; never under another policy, nor without a backstop share)."""
+    part = procedure.partial
+    if procedure.policy != "hyperliquid" or part is None or part.backstop is None:
+        return np.zeros(np.shape(equity), dtype=bool)
+    return np.asarray(equity) <= part.backstop * np.asarray(requirement)
+
+
+def _equity_after_fill(contract: Contract, side: ArrayLike, closed: ArrayLike, equity: ArrayLike, mark: ArrayLike,
+                       fill: ArrayLike) -> FloatArray:
+    """The trader's equity after ``closed`` contracts are settled at ``fill`` (vectorized):
+    ``equity + UPL(side, closed, mark, fill)``, in the price coordinate ``equity + σ·s·closed·FV·(u_F − u_m)``."""
+    sq = contract.sigma * np.asarray(side) * np.asarray(closed) * contract.face_value
+    return np.asarray(equity, dtype=np.float64) + sq * (contract.coordinate(fill) - contract.coordinate(mark))
+
+
+def _settlement_price(contract: Contract, side: ArrayLike, closed: ArrayLike, equity: ArrayLike, mark: ArrayLike,
+                      fill: ArrayLike) -> FloatArray:
+    """Where settlement at the fill settles ``closed`` contracts (vectorized): the fill, unless it would
+    take the trader's equity (> 0 at ``mark``) below 0 (:func:`_equity_after_fill`); then the step's
+    bankruptcy price ``P``, where ``equity + UPL(side, closed, mark, P) = 0``.
+
+    In the price coordinate ``u`` the equity after the fill is ``equity + σ·s·closed·FV·(u_F − u_m)``, so
+    ``u_P = u_m − equity/(σ·s·closed·FV)``; it is > 0 wherever the fill is worse (``u_F`` lies beyond it).
+    """
+    u_m, u_f = contract.coordinate(mark), contract.coordinate(fill)
+    sq = contract.sigma * np.asarray(side) * np.asarray(closed) * contract.face_value
+    eq = np.asarray(equity, dtype=np.float64)
+    short = _equity_after_fill(contract, side, closed, eq, mark, fill) < 0  # the trader's equity would go negative
+    with np.errstate(divide="ignore", invalid="ignore"):
+        u_p = np.where(short, u_m - eq / np.where(short, sq, 1.0), u_f)
+    return np.where(short, np.asarray(contract.price_of(u_p), dtype=np.float64), np.asarray(fill, dtype=np.float64))
+
+
+def _target_qty(pos: IsolatedPosition, mark: float, procedure: _Procedure,
+                healthy: Callable[[float], bool]) -> float:
+    """Contracts to keep after one step of the procedure's tier policy (0: close in full).
 
     The tier is the one of the size at the price that values the requirement (the entry price with
     ``requirement_at="entry"``), so the lower tier's cap is converted to contracts at that price.
     """
     value_at = float(np.asarray(pos._valuation_price(mark)))
-    return _target(pos.table, float(pos.qty), pos.tier(mark), value_at, policy, fraction,
-                   lambda keep: _after(pos, keep).health(mark) > 0)
+    return _target(pos.table, float(pos.qty), pos.tier(mark), value_at, procedure.policy, procedure.fraction, healthy)
 
 
 def _target(table: TierTable, contracts: float, tier: int, price: float, policy: Policy, fraction: float | None,
             healthy: Callable[[float], bool]) -> float:
-    """Contracts to keep after one step of ``policy`` on ``contracts`` in 1-based ``tier`` at ``price``
-    (0: close in full); ``healthy(keep)`` says whether keeping ``keep`` leaves the position (account)
-    healthy."""
+    """Contracts to keep after one step of ``policy`` (a tier policy, "fraction" or "full") on ``contracts``
+    in 1-based ``tier`` at ``price`` (0: close in full); ``healthy(keep)`` says whether keeping ``keep``
+    leaves the position (account) healthy."""
     if policy == "full" or tier == 1:
         return 0.0
     if policy == "fraction":
@@ -241,6 +368,52 @@ def _after(pos: IsolatedPosition, keep: float) -> IsolatedPosition:
     return replace(pos, qty=np.asarray(keep), margin=pos.margin * keep / q)
 
 
+class _Settled(NamedTuple):
+    """One step of an isolated position, settled: the position after (None: closed) and the money."""
+
+    after: IsolatedPosition | None
+    fill: float
+    bankruptcy: float
+    price: float  # where the closed contracts were settled
+    used: float  # margin taken from the trader
+    surplus: float  # the fund's result
+    returned: float  # paid back to the trader on a close
+
+
+def _settled(pos: IsolatedPosition, keep: float, mark: float, execution: Execution, at_bankruptcy: bool,
+             settlement: Settlement) -> _Settled | None:
+    """``pos`` brought to ``keep`` contracts at ``mark`` and settled (the module docstring): at its
+    bankruptcy price where ``at_bankruptcy``, else at the fill; None where settlement at the fill would
+    leave the kept contracts no margin.
+
+    A step settled at the bankruptcy price leaves the kept contracts their share of the margin; in a log
+    that settles at the fill (a backstop, a bankrupt position) that share is the margin less the one used,
+    as every other step of such a log computes it (:func:`tiermargin.replay.replay` relies on it).
+    """
+    c = pos.table.contract
+    q, side, margin = float(pos.qty), float(pos.side), float(pos.margin)
+    closed = q - keep
+    bankruptcy = float(pos.bankruptcy_price().price)  # health ≤ 0 implies equity reaches 0 somewhere: it exists
+    fill = execution.price(pos, closed, mark, bankruptcy)
+    if at_bankruptcy:
+        price, used = bankruptcy, margin * closed / q
+    else:
+        equity = float(pos.equity(mark))
+        price = float(_settlement_price(c, side, closed, equity, mark, fill))
+        if keep == 0:  # a close pays back the equity the fill leaves: nothing where settled at bankruptcy
+            used = margin - max(float(_equity_after_fill(c, side, closed, equity, mark, fill)), 0.0)
+        else:
+            used = -float(c.upnl(side, closed, pos.entry, price))
+            if margin - used <= 0:
+                return None
+    surplus = float(c.upnl(side, closed, price, fill))
+    if keep == 0:
+        return _Settled(None, fill, bankruptcy, price, used, surplus, 0.0 if at_bankruptcy else margin - used)
+    proportional = at_bankruptcy and settlement == "bankruptcy"
+    after = _after(pos, keep) if proportional else replace(pos, qty=np.asarray(keep), margin=np.asarray(margin - used))
+    return _Settled(after, fill, bankruptcy, price, used, surplus, 0.0)
+
+
 def liquidate(
     position: IsolatedPosition,
     times: ArrayLike,
@@ -249,6 +422,8 @@ def liquidate(
     fraction: float | None = None,
     execution: Execution = Execution(),
     orders_requirement: float = 0.0,
+    settlement: Settlement | None = None,
+    last_partial: float | None = None,
 ) -> LiquidationLog:
     """Run the stepwise liquidation procedure of an isolated position along a mark-price path.
 
@@ -257,32 +432,65 @@ def liquidate(
     position : IsolatedPosition
         A single position (scalar fields).
     times, marks : array (T,)
-        The path: times (sorted) and mark prices (> 0).
+        The path: times in seconds (sorted) and mark prices (> 0).
     policy : str or Rulebook
         "one-tier", "two-tiers", "lowest-sufficient", "to-cap" (the lower tier's cap: the same
-        target as "one-tier", HTX's wording), "fraction" or "full"; or a venue's
-        :class:`~tiermargin.rules.Rulebook`, whose ``policy`` and ``fraction`` are used.
+        target as "one-tier", HTX's wording), "fraction", "hyperliquid" (Hyperliquid's procedure
+        with its documented parameters, :class:`~tiermargin.rules.PartialLiquidation`) or "full"; or
+        a venue's :class:`~tiermargin.rules.Rulebook`, whose ``policy``, ``fraction``, ``partial``
+        and ``settlement`` are used.
     fraction : float
-        Share closed per step for ``policy="fraction"`` (e.g. 0.2), in (0, 1); not given with a
+        Share closed per step for ``policy="fraction"`` (e.g. 0.25), in (0, 1); not given with a
         rulebook.
     execution : Execution
         Fill model (default: a linear-impact book).
     orders_requirement : float
         Requirement held by open orders, added to the position's; cancelled at the first trigger
         (step 1), then the position is re-checked.
+    settlement : {"bankruptcy", "fill"}, optional
+        Where the closed contracts are settled (the module docstring); default the fill for
+        ``"hyperliquid"``, else the bankruptcy price; not given with a rulebook.
+    last_partial : float, optional
+        Time of the trader's last partial liquidation before the path (``policy="hyperliquid"``: its
+        cooldown runs from it), e.g. a previous log's :attr:`LiquidationLog.last_partial`.
 
     Returns
     -------
     LiquidationLog
-        One event per step: cancel, reduce or close (times, marks, contracts, tiers, health before
-        and after, execution and bankruptcy prices, margin used, fund surplus/loss).
+        One event per step: cancel, reduce, close or backstop (times, marks, contracts, tiers, health
+        before and after, execution, bankruptcy and settlement prices, margin used, fund surplus/loss,
+        margin paid back).
+
+    Examples
+    --------
+    Hyperliquid's procedure on its BTC table (tier 1, MMR 1.25 %, up to 150M USDC: a tier-down policy
+    would close it in full), fills at the mark: a 10 BTC long at 60,000, 20x (margin 30,000 USDC). At
+    57,700 its equity, 7,000, is below the maintenance margin, 7,212.50, and above 2/3 of it; the
+    position is worth 577,000 > 100,000, so 2 BTC are sold, settled at the fill: the trader keeps the
+    equity and the fund gets nothing. 10 s later, at 57,500, it is liquidatable again, within the 30 s
+    cooldown: the rest is closed and the 5,400 of equity left is paid back.
+
+    >>> import tiermargin as tm
+    >>> pos = tm.IsolatedPosition.open(tm.load_table("hyperliquid-btc-mainnet"), "long", 10, 60_000, 20)
+    >>> log = liquidate(pos, [0, 10, 20], [60_000, 57_700, 57_500], "hyperliquid", execution=Execution("mark"))
+    >>> [(e.time, e.action, e.contracts_closed, e.surplus) for e in log.events], log.returned
+    ([(10.0, 'reduce', 2.0, 0.0), (20.0, 'close', 8.0, 0.0)], 5400.0)
+
+    Settled at the bankruptcy price instead (57,000), the 20 % uses up its share of the margin and cannot
+    restore health; the fund keeps the 7,000 of equity.
+
+    >>> b = liquidate(pos, [0, 10, 20], [60_000, 57_700, 57_500], "hyperliquid", execution=Execution("mark"),
+    ...               settlement="bankruptcy")
+    >>> [(e.time, e.action) for e in b.events], b.fund_result, b.returned
+    ([(10.0, 'reduce'), (10.0, 'close')], 7000.0, 0.0)
     """
     if not isinstance(position, IsolatedPosition) or np.ndim(position.qty):
         raise TypeError("position must be a single IsolatedPosition")
-    policy, fraction = _checked_policy(policy, fraction)
+    procedure = _procedure(policy, fraction, settlement)
     t, m = _check.path(times, marks)
     _check_execution(execution)
     orders = float(_check.nonnegative("orders_requirement", orders_requirement))
+    last = None if last_partial is None else float(_check.finite("last_partial", last_partial))
 
     pos: IsolatedPosition | None = position
     events: list[LiquidationEvent] = []
@@ -301,19 +509,11 @@ def liquidate(
             events.append(LiquidationEvent(time, mark, "cancel orders", 0.0, float(pos.qty), pos.tier(mark),
                                            pos.tier(mark), before, float(pos.health(mark)), None, None, 0.0, 0.0))
         while pos is not None and float(pos.health(mark)) - orders <= 0:
-            pos, event = _step(pos, time, mark, policy, fraction, execution)
+            pos, event = _step(pos, time, mark, procedure, execution, last)
+            if procedure.policy == "hyperliquid" and pos is not None:
+                last = time  # a partial liquidation: the cooldown starts
             events.append(event)
-    return LiquidationLog(tuple(events), pos, position)
-
-
-def _checked_policy(policy: Policy | Rulebook, fraction: float | None) -> tuple[Policy, float | None]:
-    """:func:`_policy_of`, with the fraction checked against the policy."""
-    policy, fraction = _policy_of(policy, fraction)
-    if (policy == "fraction") != (fraction is not None):
-        raise ValueError("fraction is required exactly when policy is 'fraction'")
-    if fraction is not None:
-        _check.rate("fraction", fraction, low_open=True)
-    return policy, fraction
+    return LiquidationLog(tuple(events), pos, position, procedure.settlement, last)
 
 
 def _check_execution(execution: Execution) -> None:
@@ -321,34 +521,33 @@ def _check_execution(execution: Execution) -> None:
         raise TypeError("execution must be an Execution")
 
 
-def _policy_of(policy: Policy | Rulebook, fraction: float | None) -> tuple[Policy, float | None]:
-    """The policy and fraction to run, from a policy name or a venue's rulebook."""
-    if isinstance(policy, Rulebook):
-        if fraction is not None:
-            raise ValueError("fraction comes from the rulebook; do not pass it with a Rulebook")
-        if policy.policy is None:
-            raise ValueError(f"rulebook {policy.id!r} has no liquidation policy (its sources are silent); "
-                             f"pass policy= one of {POLICIES}")
-        return policy.policy, policy.fraction
-    _check.one_of("policy", policy, POLICIES)
-    return policy, fraction
-
-
-def _step(pos: IsolatedPosition, time: float, mark: float, policy: Policy, fraction: float | None,
-          execution: Execution) -> tuple[IsolatedPosition | None, LiquidationEvent]:
+def _step(pos: IsolatedPosition, time: float, mark: float, procedure: _Procedure, execution: Execution,
+          last_partial: float | None) -> tuple[IsolatedPosition | None, LiquidationEvent]:
     q = float(pos.qty)
-    keep = _target_qty(pos, mark, policy, fraction)
-    closed = q - keep
-    bp = pos.bankruptcy_price()
-    bankruptcy = float(bp.price)  # health ≤ 0 implies equity reaches 0 somewhere: it exists
-    fill = execution.price(pos, closed, mark, bankruptcy)
-    surplus = float(pos.table.contract.upnl(pos.side, closed, bankruptcy, fill))
-    used = float(pos.margin) * closed / q
-    after = _after(pos, keep) if keep > 0 else None
+    equity = float(pos.equity(mark))
+    backstop = bool(_is_backstop(procedure, equity, pos.requirement(mark)))
+    at_bankruptcy = backstop or procedure.settlement == "bankruptcy" or equity <= 0
+
+    def settle(keep: float) -> _Settled | None:
+        return _settled(pos, keep, mark, execution, at_bankruptcy, procedure.settlement)
+
+    if backstop:
+        keep = 0.0
+    elif procedure.policy == "hyperliquid":
+        since = np.inf if last_partial is None else time - last_partial
+        keep = float(_partial_keep(procedure.partial, q, pos.table.contract.usd_value(q, mark), since))
+    else:
+        keep = _target_qty(pos, mark, procedure,
+                           lambda k: (s := settle(k)) is not None and float(s.after.health(mark)) > 0)
+    s = settle(keep)
+    if s is None:  # the fill would leave the kept contracts no margin: the step closes the whole position
+        keep, s = 0.0, settle(0.0)
+    after = s.after
     event = LiquidationEvent(
-        time, mark, "close" if after is None else "reduce", closed, keep, pos.tier(mark),
-        0 if after is None else after.tier(mark), float(pos.health(mark)),
-        0.0 if after is None else float(after.health(mark)), fill, bankruptcy, used, surplus)
+        time, mark, "backstop" if backstop else "close" if after is None else "reduce", q - keep, keep,
+        pos.tier(mark), 0 if after is None else after.tier(mark), float(pos.health(mark)),
+        0.0 if after is None else float(after.health(mark)), s.fill, s.bankruptcy, s.used, s.surplus, "",
+        s.price, s.returned)
     return after, event
 
 
@@ -360,6 +559,7 @@ def liquidate_account(
     policy: Policy | Rulebook = "one-tier",
     fraction: float | None = None,
     execution: Execution = Execution(),
+    settlement: Settlement | None = None,
 ) -> AccountLiquidationLog:
     """Run the stepwise liquidation procedure of a cross-margin account along a price path.
 
@@ -404,8 +604,23 @@ def liquidate_account(
       account's equity in proportion to the net exposure on that underlying, so closing an
       underlying's last contracts there uses up the whole equity, and the positions left on other
       underlyings are closed in turn (at their own ``B``, the mark).
-    * Money is conserved step by step: Δ trader equity at the mark ``UPL(side, net, mark, B)`` +
-      fund surplus + the market buyer's gain ``UPL(side, net, fill, mark)`` = 0 (in the settle currency).
+    * **Settlement at the fill** (``settlement="fill"``, the module docstring), while the account's
+      equity is positive: the closed contracts are settled at the fill, the account keeping what it
+      leaves, unless the fill would take the account's equity below 0; then at the price ``P`` of the
+      group's underlying at which the account's equity after the step is 0 (in closed form in a
+      single-currency account, whose equity is affine in the closed contracts' price coordinate; else
+      the first crossing from the mark to the fill, refined to the nearest float), the fund paying
+      ``UPL(side, net, P, fill)``. An account whose equity is ≤ 0 is settled at ``B`` as above.
+    * **Hyperliquid** (``policy="hyperliquid"``, :class:`~tiermargin.rules.PartialLiquidation`): a
+      group worth more than ``above`` USD at its mark is reduced by ``share`` unless a position of the
+      account was partially liquidated within the last ``cooldown`` seconds (the cooldown is "for that
+      user"), else closed; at or below ``backstop`` × the account's requirement, the backstop takes
+      every position over, each closed in turn at ``B`` (Hyperliquid: "the trader's cross positions and
+      cross margin are all transferred to the liquidator [...] the trader ends up with zero account
+      equity"; here the account's equity goes to the fund, its balances are not moved).
+    * Money is conserved step by step: Δ trader equity at the mark ``UPL(side, net, mark, S)`` +
+      fund surplus ``UPL(side, net, S, fill)`` + the market buyer's gain ``UPL(side, net, fill, mark)``
+      = 0 (in the settle currency), ``S`` the settlement price.
 
     With one position and a balance equal to its isolated margin this is :func:`liquidate` on that
     :class:`~tiermargin.isolated.IsolatedPosition` (requirement at the mark, no orders): same steps,
@@ -428,6 +643,8 @@ def liquidate_account(
         As in :func:`liquidate`.
     execution : Execution
         Fill model (default: a linear-impact book).
+    settlement : {"bankruptcy", "fill"}, optional
+        As in :func:`liquidate`.
 
     Returns
     -------
@@ -454,7 +671,7 @@ def liquidate_account(
     """
     if not isinstance(account, CrossAccount):
         raise TypeError(f"account must be a CrossAccount, got {type(account).__name__}")
-    policy, fraction = _checked_policy(policy, fraction)
+    procedure = _procedure(policy, fraction, settlement)
     t = _check.finite("times", times).reshape(-1)
     if (np.diff(t) < 0).any():
         raise ValueError("times must be sorted in increasing order")
@@ -462,6 +679,7 @@ def liquidate_account(
     paths = _paths(account, prices, t.size)
 
     acc, events, accounts = account, [], []
+    last: float | None = None  # the account's last partial liquidation (policy "hyperliquid")
     i = 0
     while i < t.size and (acc.positions or acc.orders):
         # the account only changes when it is liquidated: its health on the rest of the path in one call
@@ -475,12 +693,17 @@ def liquidate_account(
             acc, event = _cancel_orders(acc, float(t[i]), px)
             events.append(event)
             accounts.append(acc)
-        while acc.positions and float(acc.health(px)) <= 0:
-            acc, event = _account_step(acc, float(t[i]), px, policy, fraction, execution)
+        backstop = False  # once the backstop takes the account over, it takes every position
+        while acc.positions and (backstop or float(acc.health(px)) <= 0):
+            state = acc.state(px)
+            backstop = backstop or bool(_is_backstop(procedure, state.equity, state.requirement))
+            acc, event = _account_step(acc, float(t[i]), px, procedure, execution, last, backstop)
+            if procedure.policy == "hyperliquid" and event.action == "reduce":
+                last = float(t[i])  # a partial liquidation: the cooldown starts
             events.append(event)
             accounts.append(acc)
         i += 1
-    return AccountLiquidationLog(tuple(events), acc, account, tuple(accounts))
+    return AccountLiquidationLog(tuple(events), acc, account, tuple(accounts), procedure.settlement)
 
 
 def _paths(account: CrossAccount, prices: Mapping[str, ArrayLike], n: int) -> dict[str, FloatArray]:
@@ -591,23 +814,60 @@ def _resized(acc: CrossAccount, legs: list[Position], size: float, keep: float, 
     return _Resize(replace(acc, positions=tuple(positions), realized_pnl=rpl), closed, realized, left)
 
 
-def _account_step(acc: CrossAccount, time: float, px: dict[str, float], policy: Policy, fraction: float | None,
-                  execution: Execution) -> tuple[CrossAccount, LiquidationEvent]:
+def _account_settled(acc: CrossAccount, legs: list[Position], size: float, keep: float, px: dict[str, float],
+                     inst: Instrument, reference: float, equity: float | None,
+                     execution: Execution) -> tuple[_Resize, float | None, float]:
+    """The group of ``legs`` (``size`` contracts) brought to ``keep`` and settled: at ``reference`` (the
+    account's bankruptcy price, else the mark) with ``equity`` None, else at the fill with the account's
+    ``equity`` (> 0), as :func:`liquidate_account` says. Returns the step, its fill (None: nothing went to
+    the market) and the settlement price."""
+    contract, mark = inst.table.contract, px[inst.underlying]
+    step = _resized(acc, legs, size, keep, reference)
+    net = sum(p.side * c for p, c in step.closed)  # the contracts sent to the market, signed
+    qty, net_side = abs(net), float(np.sign(net))
+    fill = execution.fill_price(contract, net_side, qty, mark, reference) if qty > 0 else None
+    if equity is None or fill is None:
+        return step, fill, reference
+    if len(acc.currencies) == 1:
+        price = float(_settlement_price(contract, net_side, qty, equity, mark, fill))
+    else:
+        def after(x: float) -> float:
+            return float(_resized(acc, legs, size, keep, x).account.state(px).equity)
+
+        crossing = None if after(fill) >= 0 else _first_crossing(np.vectorize(after), mark, np.array([fill]))
+        price = fill if crossing is None else crossing
+    return (step if price == reference else _resized(acc, legs, size, keep, price)), fill, price
+
+
+def _account_step(acc: CrossAccount, time: float, px: dict[str, float], procedure: _Procedure, execution: Execution,
+                  last_partial: float | None, backstop: bool) -> tuple[CrossAccount, LiquidationEvent]:
     inst, legs, size = _largest_group(acc, px)
     table, contract, mark = inst.table, inst.table.contract, px[inst.underlying]
     side = float(np.sign(sum(p.side * p.qty for p in legs)))  # the group's net side (0: a flat pair)
     bankruptcy = _account_bankruptcy(acc, px, inst.underlying, side) if side else None
-    settle = mark if bankruptcy is None else bankruptcy
+    reference = mark if bankruptcy is None else bankruptcy
+    equity = float(acc.state(px).equity)
+    fill_equity = None if backstop or procedure.settlement == "bankruptcy" or equity <= 0 else equity
     tier = _group_tier(table, size, mark)
-    keep = _target(table, size, tier, mark, policy, fraction,
-                   lambda k: float(_resized(acc, legs, size, k, settle).account.health(px)) > 0)
-    step = _resized(acc, legs, size, keep, settle)
-    net = sum(p.side * c for p, c in step.closed)  # the contracts sent to the market, signed
+
+    def settle(k: float) -> tuple[_Resize, float | None, float]:
+        return _account_settled(acc, legs, size, k, px, inst, reference, fill_equity, execution)
+
+    if backstop:
+        keep = 0.0
+    elif procedure.policy == "hyperliquid":
+        since = np.inf if last_partial is None else time - last_partial
+        keep = float(_partial_keep(procedure.partial, size, contract.usd_value(size, mark), since))
+    else:
+        keep = _target(table, size, tier, mark, procedure.policy, procedure.fraction,
+                       lambda k: float(settle(k)[0].account.health(px)) > 0)
+    step, fill, price = settle(keep)
+    net = sum(p.side * c for p, c in step.closed)
     qty, net_side = abs(net), float(np.sign(net))
-    fill = execution.fill_price(contract, net_side, qty, mark, settle) if qty > 0 else None
-    surplus = float(contract.upnl(net_side, qty, settle, fill)) if fill is not None else 0.0
+    surplus = float(contract.upnl(net_side, qty, price, fill)) if fill is not None else 0.0
     event = LiquidationEvent(
-        time, mark, "reduce" if step.legs_left else "close", qty, keep, tier,
+        time, mark, "backstop" if backstop else "reduce" if step.legs_left else "close", qty, keep, tier,
         _group_tier(table, keep, mark) if keep > 0 else 0, float(acc.health(px)), float(step.account.health(px)),
-        fill, bankruptcy, -step.realized, surplus, ",".join(dict.fromkeys(p.symbol for p, _ in step.closed)))
+        fill, bankruptcy, -step.realized, surplus, ",".join(dict.fromkeys(p.symbol for p, _ in step.closed)),
+        price)
     return step.account, event

@@ -4,12 +4,14 @@
 :func:`replay` turns that log back into the position's state at every sample of the path — contracts
 held, margin, value, equity, requirement, health and tier — for plots and readouts that follow the
 position through the crash. Between two events the position is fixed (the engine only changes it at
-a step), and after a step it keeps its remaining contracts with their proportional share of the
-margin (the model of :mod:`tiermargin.liquidation`), so each segment between events is evaluated
-in one vectorized call of the :class:`~tiermargin.isolated.IsolatedPosition` it holds.
+a step), and after a step it keeps its remaining contracts with the margin the log's settlement leaves
+them (the model of :mod:`tiermargin.liquidation`): their proportional share at the bankruptcy price,
+the margin less the step's ``margin_used`` at the fill. So each segment between events is evaluated in
+one vectorized call of the :class:`~tiermargin.isolated.IsolatedPosition` it holds.
 
 After a close the position holds nothing: ``open`` is False and every amount is 0 (never NaN), the
-tier 0. The state at a time at which events happened is the state *after* all of them.
+tier 0; what a close settled at the fill paid back is ``cash``. The state at a time at which events
+happened is the state *after* all of them.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from . import _check
 from ._check import FloatArray
 from .isolated import IsolatedPosition
 from .liquidation import LiquidationEvent, LiquidationLog
+from .rules import Settlement
 
 __all__ = ["PositionPath", "replay"]
 
@@ -56,6 +59,9 @@ class PositionPath:
         evaluated as the engine does, the position's health less the orders' requirement).
     tier : array of int (T,)
         1-based tier of the position at the mark (0 when closed).
+    cash : array (T,)
+        What the liquidation has paid back to the trader so far (settlement at the fill: the margin a
+        closing fill left; else 0): the trader's wealth is ``equity + cash``.
     steps : array of int (T,)
         Number of events at or before each time.
     events : tuple of LiquidationEvent
@@ -72,6 +78,7 @@ class PositionPath:
     requirement: FloatArray
     health: FloatArray
     tier: NDArray[np.intp]
+    cash: FloatArray
     steps: NDArray[np.intp]
     events: tuple[LiquidationEvent, ...]
 
@@ -103,8 +110,8 @@ def replay(
     Returns
     -------
     PositionPath
-        Arrays (T,) of contracts, margin, value, equity, requirement, health, tier, ``open`` and the
-        number of events so far; at a sample with events, the state after them.
+        Arrays (T,) of contracts, margin, value, equity, requirement, health, tier, ``open``, cash paid
+        back and the number of events so far; at a sample with events, the state after them.
 
     Raises
     ------
@@ -151,7 +158,7 @@ def replay(
     pos: IsolatedPosition | None = log.start
     for k, e in enumerate(events):
         if e.action != "cancel orders" and pos is not None:
-            pos = _kept(pos, e.contracts_left)
+            pos = _kept(pos, e, log.settlement)
         if k + 1 == len(events) or at[k + 1] != at[k]:  # the last event at its sample
             positions.append(pos)
     if starts[1:2] == [0]:  # events at the first sample: the start position never holds
@@ -173,15 +180,21 @@ def replay(
     out["requirement"] += held
     out["health"] -= held
     steps = np.searchsorted(np.asarray(at, dtype=np.intp), np.arange(n), side="right").astype(np.intp)
+    paid = np.zeros(n)
+    np.add.at(paid, np.asarray(at, dtype=np.intp), [e.returned for e in events])
     return PositionPath(t, m, is_open, out["contracts"], out["margin"], out["value"], out["equity"],
-                        out["requirement"], out["health"], tier, steps, events)
+                        out["requirement"], out["health"], tier, np.cumsum(paid), steps, events)
 
 
-def _kept(pos: IsolatedPosition, keep: float) -> IsolatedPosition | None:
-    """The position keeping ``keep`` contracts with their proportional share of the margin (None: closed)."""
+def _kept(pos: IsolatedPosition, e: LiquidationEvent, settlement: Settlement) -> IsolatedPosition | None:
+    """The position after ``e`` (None: closed): its kept contracts with their proportional share of the margin
+    (settlement at the bankruptcy price) or the margin less the one the step used (at the fill), as the
+    engine computes it."""
+    keep = e.contracts_left
     if keep <= 0:
         return None
-    return replace(pos, qty=np.asarray(keep), margin=pos.margin * keep / float(pos.qty))
+    margin = pos.margin * keep / float(pos.qty) if settlement == "bankruptcy" else pos.margin - e.margin_used
+    return replace(pos, qty=np.asarray(keep), margin=margin)
 
 
 def _event_samples(events: tuple[LiquidationEvent, ...], t: FloatArray, m: FloatArray) -> list[int]:

@@ -8,6 +8,16 @@ by liquidation surpluses and platform injections, it pays shortfalls; the source
 (:mod:`tiermargin.adl`): "if the fund cannot cover a shortfall (or breaches its drawdown threshold):
 auto-deleveraging".
 
+What a liquidation brings the fund depends on where its closed contracts are settled, a venue rule
+(:attr:`~tiermargin.rules.Rulebook.settlement`, :mod:`tiermargin.liquidation`). At the **bankruptcy
+price** ``B`` (the source articles) the fund books ``fill − B`` on every step: a surplus or a loss. At the
+**fill** (Hyperliquid: "no clearance fee on liquidations", the user keeps "any remaining margin") the trader
+keeps what the fill leaves, so a step brings the fund no surplus (a ``"surplus"`` row of 0) and a loss only
+where the fill is worse than the step's bankruptcy price, where the trader's equity would go negative; what
+Hyperliquid's backstop (its liquidator vault, the fund here) takes over is settled at ``B`` and brings a
+surplus or a loss like any step at the bankruptcy price. Either way the amount passed to :meth:`RiskFund.record`
+is the step's ``surplus``, measured against its ``settlement_price``.
+
 The ledger is append-only: ``record`` and ``inject`` append :class:`Entry` rows, :attr:`RiskFund.entries`
 returns them as a tuple, and the balance is the last row's ``balance_after``. Each row's ``amount`` is
 signed (in the fund's settle currency):
@@ -167,15 +177,15 @@ class RiskFund:
         return _check.scalar_or_array(after[np.searchsorted(stamps, t, side="right")])
 
     def record(self, time: float, amount: float, note: str = "") -> float:
-        """Record a liquidation's result against the bankruptcy price; return the uncovered shortfall.
+        """Record a liquidation's result against its settlement price; return the uncovered shortfall.
 
         Parameters
         ----------
         time : float
             UTC epoch seconds, not before the last row.
         amount : float
-            Surplus (>= 0, kept by the fund; 0 for a fill exactly at the bankruptcy price) or loss (< 0,
-            paid by the fund down to its :meth:`floor`).
+            Surplus (>= 0, kept by the fund; 0 for a fill exactly at the bankruptcy price, or for a step
+            settled at the fill) or loss (< 0, paid by the fund down to its :meth:`floor`).
         note : str
             Free text (e.g. which liquidation).
 

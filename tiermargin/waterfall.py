@@ -10,11 +10,19 @@ traders in profit, in ranking order, each losing the part of its position filled
 the fund absorbs "potential losses from incomplete liquidations"; ``reference/FORMULAS.md``, "Risk
 (insurance) fund" and "ADL").
 
+**Settlement.** The engine settles each step's closed contracts where the procedure's rule says
+(:mod:`tiermargin.liquidation`): at the bankruptcy price ``B`` (the fund keeps or pays fill − ``B``), or at
+the fill (Hyperliquid: the trader keeps what margin the fill leaves, and the fund pays only where the
+fill is worse than the step's bankruptcy price ``P``, where the trader's equity would go negative). The
+step's ``settlement_price`` ``S`` is ``B``, the fill or ``P``; ADL closes its share at ``S``, so where the
+fund cannot pay, the counterparties take the loss that the trader's equity could not.
+
 **Money.** At each step, measured at the step's mark ``m``, the equity the liquidated trader gives up
-on the closed contracts, ``UPL(side, closed, B, m)``, is exactly shared out as: what the fund paid or
+on the closed contracts, ``UPL(side, closed, S, m)``, is exactly shared out as: what the fund paid or
 kept, the market buyers' gain (contracts bought at the fill, worth ``m``), the deleveraged traders'
-loss against ``m`` (closed at ``B`` rather than ``m``) and, only when the ADL queue runs out, an
-``uncovered`` loss the venue bears — reported on the step, never hidden (:class:`Step`).
+loss against ``m`` (closed at ``S`` rather than ``m``) and, only when the ADL queue runs out, an
+``uncovered`` loss the venue bears — reported on the step, never hidden (:class:`Step`). What a close
+settled at the fill leaves the trader is paid back (:attr:`Waterfall.cash`).
 
 Model choices, documented: traders do not react (no top-ups, no new positions); a deleveraged trader's
 margin is released in proportion to the contracts closed; when ADL takes part of a step's contracts,
@@ -35,11 +43,11 @@ from . import _check
 from ._check import FloatArray
 from .adl import Deleveraging, _queue, adl_qty, candidates, deleverage, lights, scores
 from .isolated import IsolatedPosition
-from .liquidation import Execution, LiquidationEvent, LiquidationLog, _policy_of, liquidate
+from .liquidation import Execution, LiquidationEvent, LiquidationLog, _procedure, liquidate
 from .market import Wick, synthetic_market
 from .markprice import mark_prices
 from .riskfund import DAY, HOUR, RiskFund
-from .rules import Policy, Ranking, Rulebook
+from .rules import Policy, Ranking, Rulebook, Settlement
 from .tiers import TierTable
 
 DAY_START = 1_709_251_200.0
@@ -129,13 +137,14 @@ class Step(NamedTuple):
     trader : int
         Index of the liquidated trader.
     event : LiquidationEvent
-        The engine's step (closed contracts, bankruptcy price ``B``, fill, surplus against ``B``).
+        The engine's step (closed contracts, bankruptcy and settlement prices, fill, surplus against the
+        settlement price).
     fund : float
         The fund's change: the surplus kept (>= 0) or the loss it paid (< 0).
     shortfall : float
         The part of the loss the fund could not pay (>= 0), handed to ADL.
     to_market : float
-        Contracts sold in the market (the rest was deleveraged at ``B``).
+        Contracts sold in the market (the rest was deleveraged at the settlement price).
     deleveraged : Deleveraging or None
         The ADL fills against other traders (indices are trader indices), if any.
     uncovered : float
@@ -193,8 +202,9 @@ class Waterfall:
     qty, margin : array (n,)
         Each trader's contracts and isolated margin at the end (0 for a closed position).
     cash : array (n,)
-        What ADL paid out to each deleveraged trader: the released margin plus the PnL realized at the
-        bankruptcy price.
+        What was paid out to each trader: by ADL, the released margin plus the PnL realized at the
+        settlement price; by a close settled at the fill, the margin the fill left
+        (:attr:`~tiermargin.liquidation.LiquidationLog.returned`).
     """
 
     steps: tuple[Step, ...]
@@ -338,11 +348,12 @@ def run(
     fraction: float | None = None,
     execution: Execution = Execution(),
     ranking: Ranking = "pnl-leverage",
+    settlement: Settlement | None = None,
 ) -> Waterfall:
     """Run the waterfall for an array of traders along a mark-price path (see the module docstring).
 
-    Equal to ``Schedule(positions, times, marks, policy, fraction, execution).run(fund, ranking)``; keep the
-    :class:`Schedule` to run the same day against several funds or rankings.
+    Equal to ``Schedule(positions, times, marks, policy, fraction, execution, settlement).run(fund, ranking)``;
+    keep the :class:`Schedule` to run the same day against several funds or rankings.
 
     Parameters
     ----------
@@ -356,23 +367,28 @@ def run(
         The liquidation procedure, as in :func:`~tiermargin.liquidation.liquidate`.
     ranking : {"pnl-leverage", "binance", "hyperliquid"}
         The ADL ranking (:func:`~tiermargin.adl.scores`).
+    settlement : {"bankruptcy", "fill"}, optional
+        Where the closed contracts are settled, as in :func:`~tiermargin.liquidation.liquidate`.
     """
-    return Schedule(positions, times, marks, policy, fraction, execution).run(fund, ranking)
+    return Schedule(positions, times, marks, policy, fraction, execution, settlement).run(fund, ranking)
 
 
 @dataclass
 class _Holdings:
-    """The traders as a run changes them: contracts, isolated margin, open or not (a working copy of ``start``)."""
+    """The traders as a run changes them: contracts, isolated margin, open or not, and the time of each one's
+    last partial liquidation under ``policy="hyperliquid"`` (NaN: none) — a working copy of ``start``."""
 
     start: IsolatedPosition
     qty: FloatArray
     margin: FloatArray
     is_open: NDArray[np.bool_]
+    partial_at: FloatArray
 
     @classmethod
     def of(cls, start: IsolatedPosition) -> _Holdings:
         qty = np.array(start.qty, dtype=np.float64)
-        return cls(start, qty, np.array(start.margin, dtype=np.float64), np.ones(qty.size, dtype=bool))
+        return cls(start, qty, np.array(start.margin, dtype=np.float64), np.ones(qty.size, dtype=bool),
+                   np.full(qty.size, np.nan))
 
     def current(self, index: ArrayLike) -> IsolatedPosition:
         """The traders at ``index`` as they hold now."""
@@ -383,6 +399,12 @@ class _Holdings:
         self.qty[i] = 0.0 if log.final is None else float(log.final.qty)
         self.margin[i] = 0.0 if log.final is None else float(log.final.margin)
         self.is_open[i] = log.final is not None
+        self.partial_at[i] = np.nan if log.last_partial is None else log.last_partial
+
+    def last_partial(self, i: int) -> float | None:
+        """Trader ``i``'s last partial liquidation (None: none)."""
+        t = float(self.partial_at[i])
+        return None if np.isnan(t) else t
 
 
 class Schedule:
@@ -406,8 +428,9 @@ class Schedule:
         The traders: a one-dimensional array of positions on one table (e.g. :func:`traders`).
     times, marks : array (T,)
         The path: UTC epoch seconds (sorted) and mark prices (> 0).
-    policy, fraction, execution
-        The liquidation procedure, as in :func:`~tiermargin.liquidation.liquidate`.
+    policy, fraction, execution, settlement
+        The liquidation procedure, as in :func:`~tiermargin.liquidation.liquidate`. A trader's last partial
+        liquidation (Hyperliquid's cooldown) is carried from one of its liquidations to the next.
 
     Examples
     --------
@@ -421,15 +444,15 @@ class Schedule:
 
     def __init__(self, positions: IsolatedPosition, times: ArrayLike, marks: ArrayLike,
                  policy: Policy | Rulebook = "one-tier", fraction: float | None = None,
-                 execution: Execution = Execution()) -> None:
+                 execution: Execution = Execution(), settlement: Settlement | None = None) -> None:
         if not isinstance(positions, IsolatedPosition):
             raise TypeError(f"positions must be an IsolatedPosition array, got {type(positions).__name__}")
         if len(positions.shape) != 1:
             raise ValueError(f"positions must be a one-dimensional array of positions, got shape {positions.shape}")
-        _policy_of(policy, fraction)
+        _procedure(policy, fraction, settlement)
         self.times, self.marks = _check.path(times, marks)
         self.start = positions[:]
-        self._procedure = (policy, fraction, execution)
+        self._procedure = (policy, fraction, execution, 0.0, settlement)  # 0.0: no open orders
         self._solo = _Holdings.of(self.start)  # each trader after the solo liquidations computed so far
         n = self.start.qty.size
         first = self._first_trigger(self._solo, np.arange(n), 0)
@@ -467,6 +490,7 @@ class Schedule:
                 solo[i] = False
                 log = self._liquidate(h, i, k)
             changed = [i]
+            cash[i] += log.returned
             for e in log.events:
                 step = _settle(ledger, i, e, h, cash, ranking)
                 steps.append(step)
@@ -493,7 +517,8 @@ class Schedule:
 
     def _liquidate(self, h: _Holdings, i: int, k: int) -> LiquidationLog:
         """Trader ``i``'s liquidation at path index ``k``, as it holds in ``h``."""
-        return liquidate(h.current(np.intp(i)), self.times[k:k + 1], self.marks[k:k + 1], *self._procedure)
+        return liquidate(h.current(np.intp(i)), self.times[k:k + 1], self.marks[k:k + 1], *self._procedure,
+                         last_partial=h.last_partial(i))
 
     def _trigger(self, i: int, j: int) -> float:
         """The path index of trader ``i``'s ``j``-th solo liquidation (0-based; ∞: none)."""
@@ -528,7 +553,7 @@ def _settle(fund: RiskFund, i: int, e: LiquidationEvent, h: _Holdings, cash: Flo
     if others.size == 0:
         return Step(i, e, e.surplus + shortfall, shortfall, e.contracts_closed, None, shortfall)
     pool = h.current(others)
-    d = deleverage(side, to_adl, e.bankruptcy_price, pool.qty, pool.entry, scores(pool, e.mark, ranking),
+    d = deleverage(side, to_adl, e.settlement_price, pool.qty, pool.entry, scores(pool, e.mark, ranking),
                    contract=h.start.table.contract)
     who = others[d.who]
     share = d.qty / h.qty[who]

@@ -1,1 +1,2 @@
-"""Bundled, dated, sourced reference data (tier tables). Read with :func:`tiermargin.load_table`."""
+"""Bundled, dated, sourced reference data: tier tables (read with :func:`tiermargin.load_table`) and margin
+rules that are not tier tables (read with :func:`tiermargin.alternatives.load_margin`)."""

@@ -25,6 +25,10 @@ EXAMPLES: dict[str, tuple[float, float]] = {
     "hyperliquid-btc-testnet": (60_000.0, 1.0),
     "bybit-xyzusdt-illustration": (400.0, 8.75),
     "bybit-xyzusd-inverse-illustration": (400.0, 10_000.0),
+    "binance-coinm-btcusd-perp": (60_000.0, 9_000.0),  # 15 BTC of 100 USD contracts: tier 3
+    "kucoin-xbtusdtm": (60_000.0, 5_000.0),  # 0.001 BTC contracts, 300,000 USDT: level 2
+    "gate-btcusdt-2025-09": (60_000.0, 25_000.0),  # 0.0001 BTC contracts, 150,000 USDT: tier 4
+    "bitget-btcusdt-2025-06": (60_000.0, 3.0),  # 180,000 USDT: tier 2
 }
 
 

@@ -30,7 +30,8 @@ POLICY_LABELS = {
     "two-tiers": "two tiers down (OKX swaps)",
     "lowest-sufficient": "lowest sufficient tier (Bybit, BitMEX)",
     "to-cap": "to the lower tier's cap (HTX)",
-    "fraction": "a fixed fraction (Hyperliquid, Drift)",
+    "fraction": "a fixed fraction (Drift)",
+    "hyperliquid": "20 % above 100k USDC, then all (Hyperliquid)",
     "full": "in full, one order",
 }
 EXECUTIONS = [("at the bankruptcy price", "bankruptcy"), ("at the mark", "mark"),
@@ -84,14 +85,15 @@ class Run(NamedTuple):
 
 @lru_cache(maxsize=64)
 def _run(table_id: str, side: str, usd: float, leverage: float, move: float, price: float, policy: str,
-         fraction: float | None, orders: float, model: str, depth: float) -> tuple[IsolatedPosition, Run]:
+         fraction: float | None, orders: float, model: str, depth: float,
+         settlement: str | None = None) -> tuple[IsolatedPosition, Run]:
     """Open the position at ``price`` (where the path starts) and liquidate it (cached: switching back
-    to a policy or a setting does not recompute)."""
+    to a policy or a setting does not recompute); ``settlement`` None: the policy's default."""
     table = load_table(table_id)
     times, marks = _path(move, price)
     qty = float(table.contracts_at(table.size_at_usd(usd, price), price))
     pos = IsolatedPosition.open(table, side, qty, price, leverage)
-    log = liquidate(pos, times, marks, policy, fraction, Execution(model, depth), orders)  # type: ignore[arg-type]
+    log = liquidate(pos, times, marks, policy, fraction, Execution(model, depth), orders, settlement)  # type: ignore[arg-type]
     return pos, Run(log, replay(log, times, marks, orders))
 
 
@@ -216,7 +218,7 @@ class LiquidationExplorer(Explorer):
         common = (v["table"], v["side"], float(v["notional"]), float(v["leverage"]), move, price)
         book = (float(v["orders"]), v["execution"], float(v["depth"]))
         pos, step = _run(*common, policy, fraction, *book)
-        _, full = _run(*common, "full", None, *book)
+        _, full = _run(*common, "full", None, *book, step.log.settlement)  # settled as the stepwise run is
         times, marks = _path(move, price)
         lp = pos.liquidation_price()
         c = table.contract

@@ -21,7 +21,7 @@ TABLE = "binance-usdm-btcusdt-2021"
 #: traders in the population: a recompute (the whole waterfall) stays near 0.1–0.2 s
 POPULATION = 200
 PRICE = 60_000.0
-#: share closed per step under the "fraction" policy (Hyperliquid's 20 %)
+#: share closed per step under the "fraction" policy
 FRACTION = 0.2
 #: the daily reconciliation: 16:00 UTC+8 (CoinW, OKX)
 CUT_HOUR, CUT_OFFSET = 16.0, 8.0

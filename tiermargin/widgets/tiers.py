@@ -1,6 +1,8 @@
 """TierExplorer: one venue's tier table against position size — tier, MMR, maintenance amount and
 margin, max leverage and liquidation price as the size moves; step vs continuous form; a second
-venue overlaid on a common USD axis."""
+venue overlaid on a common USD axis. Venues charged by a continuous schedule (Drift, dYdX v4) draw
+their curves without tiers; HTX's table is the one its adjustment factors give at the chosen
+leverage."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from typing import Any
 import ipywidgets as W
 
 from .. import _check
-from ..alternatives import TierSchedule
+from ..alternatives import AdjustmentFactors, PositionSchedule
 from ..isolated import IsolatedPosition, requirement
 from ..plots import TierPlot, TierView, size_window
 from ..rules import PRESETS, Rulebook
@@ -24,24 +26,31 @@ from .isolated import EXAMPLES, IsolatedExplorer, _set_range
 FORMS = [("as published", "published"), ("step (no deduction)", "step"),
          ("continuous (with deduction)", "continuous")]
 NO_OVERLAY = ""
+#: example positions (entry, contracts) of the bundled margin rules: Drift's test market where its size
+#: premium is at work (above 40,000 contracts for the maintenance ratio), one BTC, 20 BTC (HTX tier 2 at 10x)
+RULE_EXAMPLES: dict[str, tuple[float, float]] = {
+    "drift-program-test-market": (100.0, 50_000.0),
+    "dydx-v4-btc-usd": (60_000.0, 1.0),
+    "htx-btc-usdt-isolated-2020-09": (60_000.0, 2_000.0),
+}
 
 
 def venues(extra: Sequence[Rulebook] = ()) -> dict[str, tuple[str, Rulebook]]:
     """The venue dropdowns' choices, value → (label, rulebook).
 
-    The rulebook presets that have a bundled table (value: the preset id); the bundled tables no
-    preset uses, under the default rules (requirement valued at the mark, no fee reserve; value:
-    the table id); then ``extra`` rulebooks, each with a table (say ``preset("coinw").with_table(t)``),
-    replacing a choice of the same id.
+    The rulebook presets that have a bundled table or margin rule (value: the preset id); the
+    bundled tables no preset uses, under the default rules (requirement valued at the mark, no fee
+    reserve; value: the table id); then ``extra`` rulebooks, each with a table (say
+    ``preset("coinw").with_table(t)``), replacing a choice of the same id.
     """
     for book in extra:
-        if not isinstance(book, Rulebook) or not book.has_table:
+        if not isinstance(book, Rulebook) or not book.has_margin:
             raise ValueError("rulebooks must be Rulebooks with a table (attach one with "
                              f"preset(id).with_table(table)); got {book!r}")
     def choice(book: Rulebook) -> tuple[str, Rulebook]:
         return f"{book.venue} ({book.table_label})", book
 
-    presets = [b for b in PRESETS.values() if b.table_id is not None]
+    presets = [b for b in PRESETS.values() if b.table_id is not None or b.margin_id is not None]
     choices = {b.id: choice(b) for b in presets}
     used = {b.table_id for b in presets}
     for tid in table_ids():
@@ -52,14 +61,20 @@ def venues(extra: Sequence[Rulebook] = ()) -> dict[str, tuple[str, Rulebook]]:
     return choices
 
 
-def charged_table(book: Rulebook, form: str) -> TierTable:
-    """The venue's table as published (``form="published"``) or its rows charged in ``form``."""
-    table = book.table
-    return table if form == "published" else table.with_form(form)  # type: ignore[arg-type]
+def charged_table(book: Rulebook, form: str, leverage: float) -> PositionSchedule:
+    """What charges a position at ``leverage`` (:meth:`Rulebook.margin`) as published
+    (``form="published"``), or its rows charged in ``form`` (a continuous schedule has none: unchanged)."""
+    table = book.margin(leverage)
+    return table if form == "published" else table.with_form(form)  # type: ignore[attr-defined]
+
+
+def _leverage_key(book: Rulebook, leverage: float) -> float | None:
+    """The leverage where it picks the venue's table (HTX), else None: part of the curves' key."""
+    return leverage if isinstance(book.margin_rule, AdjustmentFactors) else None
 
 
 def venue_figures(
-    book: Rulebook, table: TierTable, qty: float, side: str, entry: float, leverage: float,
+    book: Rulebook, table: PositionSchedule, qty: float, side: str, entry: float, leverage: float,
     raise_refusal: bool = True,
 ) -> dict[str, Any]:
     """Every readout figure of ``qty`` contracts charged by ``table`` under ``book``'s rules.
@@ -72,8 +87,8 @@ def venue_figures(
     Parameters
     ----------
     book : Rulebook
-    table : TierTable
-        The table charged (``book.table`` or its rows in another form).
+    table : TierTable or ContractSchedule
+        What charges the position (:func:`charged_table`).
     qty : float
         Contracts.
     side : {"long", "short"}
@@ -92,8 +107,8 @@ def venue_figures(
         ``max_size_error`` says why no size allows the leverage),
         ``refused`` (None, or the library's message), and from the position (None when refused)
         ``position``, ``entry_tier``, ``liquidation_price``/``_exists``/``_tier`` and
-        ``naive_liquidation_price``/``naive_exists`` (tier kept at entry); plus ``book``, ``table``,
-        ``qty``.
+        ``naive_liquidation_price``/``naive_exists`` (tier kept at entry; None for a continuous
+        schedule, which has no tier to keep); plus ``book``, ``table``, ``qty``.
     """
     size = float(table.size_of(qty, entry))
     k = int(table.tier_index(size))
@@ -104,7 +119,7 @@ def venue_figures(
         "tier": k + 1, "tier_floor": float(table.floors[k]), "tier_cap": float(table.caps[k]),
         "mmr": float(table.rate(size)), "maintenance_amount": float(table.maintenance_amount(size)),
         "maintenance_margin": float(requirement(table, qty, entry)),
-        "effective_rate": float(TierSchedule(table).maintenance_rate(size)),
+        "effective_rate": float(requirement(table, qty, entry)) / float(table.contract.value(qty, entry)),
         "max_leverage": float(table.max_leverage_at(size)) if published else None,
         "max_size": None, "max_size_error": None, "refused": None, "position": None, "entry_tier": None,
         "liquidation_price": None, "liquidation_exists": None, "liquidation_tier": None,
@@ -113,7 +128,7 @@ def venue_figures(
     pos: IsolatedPosition | None
     try:
         pos = IsolatedPosition.open(table, side, qty, entry, leverage, fee_rate=book.fee_rate,
-                                    requirement_at=book.requirement_at)
+                                    requirement_at=book.requirement_at, fee_at=book.fee_at)
     except ValueError as e:
         if raise_refusal:
             raise
@@ -126,10 +141,12 @@ def venue_figures(
         return f
     lp = pos.liquidation_price()
     entry_tier = pos.tier(entry)
+    f = {**f, "position": pos, "entry_tier": entry_tier,
+         "liquidation_price": float(lp.price), "liquidation_exists": bool(lp.exists), "liquidation_tier": int(lp.tier)}
+    if not isinstance(table, TierTable):
+        return f
     naive = pos.liquidation_price_in_tier(entry_tier)
-    return {**f, "position": pos, "entry_tier": entry_tier,
-            "liquidation_price": float(lp.price), "liquidation_exists": bool(lp.exists), "liquidation_tier": int(lp.tier),
-            "naive_liquidation_price": float(naive.price), "naive_exists": bool(naive.exists)}
+    return {**f, "naive_liquidation_price": float(naive.price), "naive_exists": bool(naive.exists)}
 
 
 class TierExplorer(Explorer):
@@ -214,16 +231,22 @@ class TierExplorer(Explorer):
             self._load_example(self.controls)
 
     def _load_example(self, c: dict[str, W.ValueWidget]) -> None:
-        """Venue A's example position (entry, size) and its size and leverage ranges."""
+        """Venue A's example position (entry, size) and its size and leverage ranges (HTX: whole
+        leverages up to the highest its adjustment factors are published for, 10x to start)."""
         book = self._venues[c["venue_a"].value][1]
-        table = book.table
-        entry, qty = EXAMPLES.get(table.id, (100.0, 1.0))
+        rule = book.margin_rule
+        if isinstance(rule, AdjustmentFactors):
+            top = float(rule.leverages[-1])
+            _set_range(c["leverage"], 1.0, top, 10.0, steps=round(top - 1))
+        table = book.margin(c["leverage"].value)
+        entry, qty = EXAMPLES.get(table.id, RULE_EXAMPLES.get(book.margin_id or "", (100.0, 1.0)))
         size = float(table.size_of(qty, entry))
         self._window = size_window(table, size)
         c["entry"].value = entry
         c["size"].description = f"size ({table.unit})"
         _set_range(c["size"], log10(self._window[0]), log10(self._window[1]), size)
-        IsolatedExplorer._fit_leverage(c["leverage"], table)
+        if not isinstance(rule, AdjustmentFactors):
+            IsolatedExplorer._fit_leverage(c["leverage"], table)
 
     # ------------------------------------------------------------------ the update
     def update(self) -> None:
@@ -233,15 +256,16 @@ class TierExplorer(Explorer):
         size = min(max(float(v["size"]), lo), hi)  # 10**log10(hi) may exceed hi (a table's last cap) by a hair
         leverage = float(v["leverage"])
         book_a = self._venues[v["venue_a"]][1]
-        table_a = charged_table(book_a, v["form"])
+        table_a = charged_table(book_a, v["form"], leverage)
         a = venue_figures(book_a, table_a, float(table_a.contracts_at(size, entry)), v["side"], entry, leverage)
         b = None
         if v["venue_b"] != NO_OVERLAY:
             book_b = self._venues[v["venue_b"]][1]
-            table_b = charged_table(book_b, v["form"])
+            table_b = charged_table(book_b, v["form"], leverage)
             qty_b = float(table_b.contracts_at(table_b.size_at_usd(a["usd_notional"], entry), entry))
             b = venue_figures(book_b, table_b, qty_b, v["side"], entry, leverage, raise_refusal=False)
-        key = (v["venue_a"], v["venue_b"], v["form"], entry, self._window)
+        key = (v["venue_a"], v["venue_b"], v["form"], entry, self._window, _leverage_key(book_a, leverage),
+               _leverage_key(book_b, leverage) if b else None)
         if self._drawn is not None and self._drawn[0] == key:  # only the position moved: the curves stay
             view = self._drawn[1]
         else:
@@ -265,23 +289,30 @@ def _section(name: str, f: dict[str, Any], leverage: float) -> str:
 
 
 def _rows(f: dict[str, Any], leverage: float) -> list[tuple[str, str]]:
-    t: TierTable = f["table"]
+    t = f["table"]
     book: Rulebook = f["book"]
+    schedule = not isinstance(t, TierTable)  # a continuous schedule: no tiers, no deduction
     unit, cur = t.unit, t.contract.settle
     lo, hi = ("[", ")") if t.closed == "left" else ("(", "]")
     cap = "∞" if f["tier_cap"] == float("inf") else fmt_amount(f["tier_cap"])
     rules = f"MM valued at the {'mark' if book.requirement_at == 'mark' else 'entry price'}"
     if book.fee_rate:
-        rules += f", fee reserve {book.fee_rate:.2%}"
+        rules += f", fee reserve {book.fee_rate * 100:g}%" + (" at the bankruptcy price" if book.fee_at == "bankruptcy" else
+                                                          " at entry" if book.fee_at == "entry" else "")
+    if isinstance(book.margin_rule, AdjustmentFactors):
+        rules += f", MMR = adjustment factor / {leverage:g}x"
     lev = f["max_leverage"]
+    kind = f"continuous schedule ({t.schedule.name})" if schedule else t.form
     rows = [
-        ("table", escape(f"{t.venue} {t.symbol}: {t.form}, by {t.basis}, {t.contract.kind}")),
+        ("table", escape(f"{t.venue} {t.symbol}: {kind}, by {t.basis}, {t.contract.kind}")),
         ("rules", rules),
         ("position", f"{fmt_amount(f['qty'])} contracts = {fmt_amount(f['size'], unit)} "
                      f"(≈ {fmt_amount(f['usd_notional'], 'USD')})"),
-        ("tier", f"{f['tier']} of {t.n_tiers}: {lo}{fmt_amount(f['tier_floor'])}, {cap}{hi} {unit}"),
+        ("tier", "none: a continuous schedule" if schedule else
+         f"{f['tier']} of {t.n_tiers}: {lo}{fmt_amount(f['tier_floor'])}, {cap}{hi} {unit}"),
         ("maintenance margin rate (MMR)", f"{f['mmr']:.3%}"),
-        ("maintenance amount (deduction)", fmt_amount(f["maintenance_amount"], unit)),
+        ("maintenance amount (deduction)", "none: no tiers to deduct across" if schedule else
+         fmt_amount(f["maintenance_amount"], unit)),
         ("maintenance margin (MM)", fmt_amount(f["maintenance_margin"], cur)),
         ("effective rate MM / value", f"{f['effective_rate']:.3%}"),
         ("max leverage at this size", "not published" if lev is None else f"{lev:g}x"),
@@ -290,10 +321,12 @@ def _rows(f: dict[str, Any], leverage: float) -> list[tuple[str, str]]:
     ]
     if f["refused"] is not None:
         return rows + [("venue", f"<b style='color:#b00020'>refuses it: {escape(f['refused'])}</b>")]
+    lp = _price(f["liquidation_price"], f["liquidation_exists"])
+    if schedule:
+        return rows + [("liquidation price", lp)]
     naive = _price(f["naive_liquidation_price"], f["naive_exists"])
     if f["naive_exists"] and f["liquidation_exists"]:
         naive += f" (off by {fmt_amount(abs(f['naive_liquidation_price'] - f['liquidation_price']))})"
-    lp = _price(f["liquidation_price"], f["liquidation_exists"])
     return rows + [
         ("liquidation price", lp + (f" (tier {f['liquidation_tier']})" if f["liquidation_exists"] else "")),
         (f"calculator keeping tier {f['entry_tier']}", naive),
@@ -304,9 +337,9 @@ def _price(x: float, exists: bool) -> str:
     return fmt_amount(x) if exists else "none (cannot be reached)"
 
 
-def _max_size(x: float | None, t: TierTable) -> str:
+def _max_size(x: float | None, t: PositionSchedule) -> str:
     if x is None:
         return "not published"
     if x == float("inf"):
-        return "any (the last tier is unbounded)"
-    return f"{'below' if t.closed == 'left' else 'up to'} {fmt_amount(x, t.unit)}"
+        return "any (the last tier is unbounded)" if isinstance(t, TierTable) else "any (the initial rate stays within it)"
+    return f"{'below' if isinstance(t, TierTable) and t.closed == 'left' else 'up to'} {fmt_amount(x, t.unit)}"
