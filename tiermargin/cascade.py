@@ -103,7 +103,7 @@ class Population:
         Which traders are in cross margin.
     rules : Rulebook
         The venue's rules: fee reserve and requirement valuation (carried by ``positions``),
-        liquidation policy and ADL ranking (used by :func:`run`).
+        liquidation policy, settlement and ADL ranking (used by :func:`run`).
     """
 
     positions: IsolatedPosition

@@ -1,11 +1,12 @@
 """The liquidation waterfall: stepwise liquidation → the risk fund → auto-deleveraging, for many traders.
 
 Each trader's isolated position is checked at every mark of a path; a position whose health reaches 0 is
-liquidated step by step (:func:`tiermargin.liquidation.liquidate`). Every step's result against the
-bankruptcy price goes to the risk fund (:meth:`tiermargin.riskfund.RiskFund.record`): a surplus is kept,
-a loss paid down to the fund's floor. What the fund cannot pay is not dropped: the venue sells only the
-share of the closed contracts whose loss the fund paid and closes the rest against the ADL queue at the
-bankruptcy price (:func:`tiermargin.adl.adl_qty`, :func:`tiermargin.adl.deleverage`): opposite-side
+liquidated step by step (:func:`tiermargin.liquidation.liquidate`). Every step's result against its
+settlement price (the bankruptcy price, or the fill: see "Settlement" below) goes to the risk fund
+(:meth:`tiermargin.riskfund.RiskFund.record`): a surplus is kept, a loss paid down to the fund's floor. What
+the fund cannot pay is not dropped: the venue sells only the share of the closed contracts whose loss the
+fund paid and closes the rest against the ADL queue at the settlement price (:func:`tiermargin.adl.adl_qty`,
+:func:`tiermargin.adl.deleverage`): opposite-side
 traders in profit, in ranking order, each losing the part of its position filled (source articles:
 the fund absorbs "potential losses from incomplete liquidations"; ``reference/FORMULAS.md``, "Risk
 (insurance) fund" and "ADL").
