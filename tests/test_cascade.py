@@ -395,3 +395,13 @@ def test_a_fund_passed_in_is_copied_not_changed():
     pop = cs.population("hyperliquid", 300, seed=2)
     c = cs.run(pop, cs.Shock("market", 0.2, at=HOUR), Book(1e6), fund=fund, baseline=False, **SHORT)
     assert fund.entries == () and c.ledger is not fund and c.ledger.entries
+
+
+def test_time_to_inverts_the_books_recovery():
+    book = Book(half_life=45)
+    for left in (0.9, 0.5, 0.25, 1e-6):
+        assert book.recovery(book.time_to(left)) == pytest.approx(left, rel=1e-12)
+    assert book.time_to(0.5) == pytest.approx(45)
+    assert Book(half_life=math.inf).time_to(0.5) == math.inf
+    with pytest.raises(ValueError, match="left"):
+        book.time_to(0.0)

@@ -91,6 +91,12 @@ class Book:
         t = float(_check.nonnegative("dt", dt))
         return float(2.0 ** (-t / self.half_life))
 
+    def time_to(self, left: float) -> float:
+        """Seconds until a share ``left`` in (0, 1) of a displacement is still there (the inverse of
+        :meth:`recovery`): ``half_life·log2(1/left)``; ∞ for a book that never refills."""
+        x = float(_check.rate("left", left, low_open=True))
+        return float(self.half_life * -math.log2(x)) if math.isfinite(self.half_life) else math.inf
+
     def order_for(self, drop: float) -> float:
         """USD notional whose sale moves the mid down by ``drop`` (a fraction in (0, 1)): ``−100·depth·ln(1 − drop)``."""
         x = float(_check.rate("drop", drop, low_open=True))

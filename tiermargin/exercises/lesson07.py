@@ -220,20 +220,8 @@ _RECOVERED = (0.6, 0.7, 0.75, 0.8, 0.9, 0.95, 0.99)
 
 
 def _time_until(half_life: float, left: float) -> float:
-    """Seconds until ``Book.recovery`` falls to ``left`` (bisection on the library's recovery)."""
-    book = Book(half_life=half_life)
-    lo, hi = 0.0, float(half_life)
-    while book.recovery(hi) > left:
-        lo, hi = hi, 2 * hi
-    for _ in range(200):
-        mid = (lo + hi) / 2
-        if book.recovery(mid) > left:
-            lo = mid
-        else:
-            hi = mid
-        if hi - lo <= 1e-12 * hi:
-            break
-    return (lo + hi) / 2
+    """Seconds until a share ``left`` of a displacement is still there (:meth:`Book.time_to`)."""
+    return Book(half_life=half_life).time_to(left)
 
 
 def _recovery(n: Numbers) -> dict[str, float]:
