@@ -78,10 +78,7 @@ def test_legacy_cross_ratio_counts_order_frozen_margin_times_leverage():
 def test_one_position_cross_account_liquidates_where_the_isolated_one_does(p):
     """Binance: with one position, cross with wallet WB is isolated with margin WB. Two solvers:
     the isolated closed form, and the cross scan-and-bisect over health."""
-    inst = Instrument("X", p.table, "X")
-    acc = CrossAccount([inst], {p.table.contract.settle: float(p.margin)},
-                       [Position("X", float(p.side), float(p.qty), float(p.entry))], fee_rate=p.fee_rate)
-    mark = float(p.entry)
+    acc, mark = _one_position_account(p), float(p.entry)
     assume(acc.health({"X": mark}) > 0)
     below, above = acc.liquidation_prices({"X": mark}, "X")
     iso = p.liquidation_price()
@@ -90,6 +87,53 @@ def test_one_position_cross_account_liquidates_where_the_isolated_one_does(p):
     assert got.exists == iso.exists
     if iso.exists:
         assert got.price == pytest.approx(iso.price, rel=1e-9)
+
+
+def _one_position_account(p):
+    return CrossAccount([Instrument("X", p.table, "X")], {p.table.contract.settle: float(p.margin)},
+                        [Position("X", float(p.side), float(p.qty), float(p.entry))], fee_rate=p.fee_rate)
+
+
+def test_cross_search_finds_a_narrow_window_on_the_bitmex_table():
+    # Issue 19 #2: a short of 25,250,000 contracts at 50,000, 36x on BitMEX's (step, inverse)
+    # risk limits is liquidated from 50,400; above ~50,5xx its coin notional falls a tier and it is
+    # healthy again until 50,657. The cross search used to step over the window.
+    p = tm.IsolatedPosition.open(tm.load_table("bitmex-xbtusd-risk-limits"), "short", 25_250_000, 50_000, 36)
+    assert p.liquidation_price().price == pytest.approx(50_400) and p.is_liquidated(50_450)
+    _, above = _one_position_account(p).liquidation_prices({"X": 50_000.0}, "X")
+    assert above.price == pytest.approx(50_400)
+
+
+@st.composite
+def bundled_positions(draw):
+    """Positions on every bundled table, any size up to its last cap, any allowed leverage."""
+    t = tm.load_table(draw(st.sampled_from(tm.table_ids())))
+    side = draw(st.sampled_from(["long", "short"]))
+    entry = draw(st.floats(100, 100_000))
+    top = t.max_size if np.isfinite(t.max_size) else 10 * float(t.floors[-1]) + 1e6
+    size = float(np.exp(draw(st.floats(0, np.log(top)))))
+    qty = size / float(t.contract.value(1, entry)) if t.basis == "notional" else size
+    cap = float(t.max_leverage_at(size)) if t.max_leverage is not None else 1 / float(t.rate(size)) - 1
+    lev = draw(st.floats(1, max(1.0, cap)))
+    try:
+        return tm.IsolatedPosition.open(t, side, qty, entry, lev)
+    except ValueError:
+        assume(False)
+
+
+@given(bundled_positions())
+def test_one_position_cross_account_matches_isolated_on_every_bundled_table(p):
+    """Issue 19 #2: the two solvers agree on the bundled tables, and health keeps its sign between
+    the current price and the reported liquidation price (checked on a dense grid)."""
+    acc, mark = _one_position_account(p), float(p.entry)
+    below, above = acc.liquidation_prices({"X": mark}, "X")
+    got, iso = (below, p.liquidation_price()) if float(p.side) > 0 else (above, p.liquidation_price())
+    assume(not iso.exists or 1e-6 * mark < iso.price < 1e6 * mark)
+    assert got.exists == iso.exists
+    if got.exists:
+        assert got.price == pytest.approx(iso.price, rel=1e-9)
+        between = np.linspace(mark, got.price, 20_002)[1:-1]
+        assert np.all(acc.health({"X": between}) > 0)
 
 
 def test_health_is_the_sum_of_position_contributions_plus_collateral():

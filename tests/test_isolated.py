@@ -258,7 +258,7 @@ def test_short_growing_past_the_last_cap_is_charged_at_the_last_tier():
     assert lp.exists and 4_000 * lp.price > BTC.max_size and lp.tier == 10
     assert p.health(lp.price) == pytest.approx(0, abs=1e-6)
     a, w, qfv = np.array([800e6]), np.array([-1.0]), np.array([4_000.0])  # M − w·Q·EP
-    slow = isolated._candidate_roots(BTC, a, w, qfv, 0.0)
+    slow = isolated._candidate_roots(BTC, a, w, qfv, 0.0, qfv * 100_000)
     assert slow[2][0] and slow[0][0] == pytest.approx(lp.price)
 
 
@@ -321,3 +321,17 @@ def test_indexing_an_array_of_positions_gives_those_positions():
     assert float(p[0].margin) == 10.0 and np.ndim(p[0].qty) == 0
     with pytest.raises(TypeError, match="single position"):
         p[0][0]
+
+
+def test_step_table_long_liquidates_below_entry_not_in_the_window_above_it():
+    # Issue 19 #1: a 20x long of 1 at 100 on [0, 105) 0.4 % / [105, ∞) 30 % (step). Its size grows
+    # into tier 2 (3x) above 105, so it is unhealthy in [105, 135.71) — a window on the favourable
+    # side — but its liquidation price is where a falling price takes health to 0:
+    # 5 + (P − 100) − 0.004·P = 0 → P = 95 / 0.996 = 95.3815…, as a cross account holding it says.
+    t = TierTable.from_rows([[0, 105, 0.004, 125], [105, None, 0.3, 3]], form="step")
+    p = IsolatedPosition.open(t, "long", 1, 100, 20)
+    lp = p.liquidation_price()
+    assert lp.exists and lp.tier == 1 and lp.price == pytest.approx(95 / 0.996)
+    assert p.is_liquidated(110) and not p.is_liquidated(100) and not p.is_liquidated(96)
+    short = IsolatedPosition(t, "short", 1, 100, 5, 20)  # its size shrinks as the price rises: no window
+    assert short.liquidation_price().price == pytest.approx(105 / 1.004)

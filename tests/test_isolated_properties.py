@@ -108,7 +108,20 @@ def test_fast_continuous_solver_equals_the_tier_by_tier_search(p):
     w = np.atleast_1d(c.sigma * p.side)
     a = np.atleast_1d(p.margin - w * qfv * c.coordinate(p.entry))
     fast = isolated._continuous_roots(p.table, a, w, qfv, p.fee_rate)
-    slow = isolated._candidate_roots(p.table, a, w, qfv, p.fee_rate)
+    slow = isolated._candidate_roots(p.table, a, w, qfv, p.fee_rate, qfv * c.coordinate(p.entry))
     assert fast[2][0] == slow[2][0]
     if fast[2][0]:
         assert fast[0][0] == pytest.approx(slow[0][0], rel=1e-9)
+
+
+@given(positions())
+def test_liquidation_price_lies_on_the_adverse_side_of_entry(p):
+    """Issue 19: a long's liquidation price is below entry, a short's above, and health is > 0
+    strictly between entry and it — on step tables too, where a position whose leverage exceeds a
+    higher tier's 1/MMR is also unhealthy in a window on the favourable side."""
+    lp = p.liquidation_price()
+    assume(lp.exists)
+    entry, s = float(p.entry), float(p.side)
+    assert s * (entry - lp.price) > 0
+    between = np.linspace(lp.price, entry, 202)[1:-1]
+    assert np.all(p.health(between) > -1e-9 * _scale(p))

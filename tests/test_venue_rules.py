@@ -295,3 +295,21 @@ def test_compare_rows_for_schedule_and_rule_venues():
     assert rows["HTX"]["note"] == "MMR = adjustment factor 0.125 / 10x" and "HTX" in repr(c)
     refused = compare("long", 1_200_000, 60_000, 7, ["htx"]).rows[0]
     assert refused["note"].startswith("refused: leverage must be one of") and refused["mmr"] is None
+
+
+def test_schedule_rate_plus_fee_at_100_percent_has_no_liquidation_on_the_adverse_side():
+    # Found by CI's property run: a √size rate of 99.95 % plus a 0.05 % fee charges at least the
+    # whole value, so a long's health *falls* as the price rises (it crosses 0 near 641,659x entry)
+    # and rises as the price falls: nothing liquidates it on the way down. The liquidation price is
+    # the adverse-side one, so none exists; the favourable-side crossing is not reported as one.
+    s = ContractSchedule(SqrtSchedule(0.5, 0.375, 0.000891327480600759), USDC)
+    qty = 615_887.0
+    lev = float(s.max_leverage_at(qty))
+    p = tm.IsolatedPosition(s, "long", qty, 1.0, qty / lev, lev, 0.0005)
+    assert float(s.rate(qty)) + 0.0005 > 1
+    lp = p.liquidation_price()
+    assert not lp.exists and lp.price == 0
+    assert np.all(p.health(np.geomspace(1e-6, 1, 50)) > 0) and p.is_liquidated(1e6)
+    healthy = tm.IsolatedPosition(s, "long", 1_000.0, 1.0, 1_000 / float(s.max_leverage_at(1_000.0)),
+                                  float(s.max_leverage_at(1_000.0)), 0.0005)
+    assert healthy.liquidation_price().exists and healthy.liquidation_price().price < 1

@@ -50,7 +50,7 @@ coordinate. With ``fee_at`` "entry" or "bankruptcy" the fee is charged per posit
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal, NamedTuple
 
@@ -514,8 +514,9 @@ class CrossAccount:
         def h(x: FloatArray) -> FloatArray:
             return np.asarray(self.health({**prices, underlying: x}))
 
-        below = _first_crossing(h, p0, np.concatenate((np.geomspace(p0 * 1e-6, p0, 2000), breaks[breaks < p0])))
-        above = _first_crossing(h, p0, np.concatenate((np.geomspace(p0, p0 * 1e6, 2000), breaks[breaks > p0])))
+        grid = np.concatenate((np.geomspace(p0 * 1e-6, p0 * 1e6, 4001), _piece_samples(h, p0, breaks)))
+        below = _first_crossing(h, p0, grid[grid <= p0])
+        above = _first_crossing(h, p0, grid[grid >= p0])
         return (LiquidationPrice(below, True, 0) if below is not None else LiquidationPrice(0.0, False, 0),
                 LiquidationPrice(above, True, 0) if above is not None else LiquidationPrice(np.inf, False, 0))
 
@@ -547,6 +548,34 @@ class CrossAccount:
         balances = dict(self.balances)
         balances[currency] = balances.get(currency, 0.0) + float(_check.finite("amount", amount))
         return replace(self, balances=balances)
+
+
+def _piece_samples(h: Callable[[FloatArray], FloatArray], p0: float, breaks: FloatArray) -> FloatArray:
+    """Prices at which to sample health so that no sign change between two samples is missed.
+
+    Between two breakpoints (tier boundaries of the underlying's tier groups) no tier changes, so
+    health is ``a·P + b/P + c`` (linear contracts and collateral affine in ``P``, inverse ones in
+    ``1/P``, in either settle currency). Each piece is sampled at its two ends, just inside them
+    (a step table jumps *at* the boundary: a window of ill health can end there), and at its
+    minimum ``√(b/a)`` when it has one inside (``a, b > 0``), the coefficients fitted exactly
+    from three interior points. A sign change that the samples miss would need two roots between
+    two neighbouring samples, which this form does not allow.
+    """
+    edges = np.unique(np.concatenate(([p0 * 1e-6], breaks[(breaks > p0 * 1e-6) & (breaks < p0 * 1e6)], [p0 * 1e6])))
+    lo, hi = edges[:-1], edges[1:]
+    near = np.concatenate((lo * (1 + 1e-9), hi * (1 - 1e-9)))
+    wide = hi > lo * (1 + 1e-6)  # narrower pieces are covered by the samples at their ends
+    lo, hi = lo[wide], hi[wide]
+    mid, r = np.sqrt(lo * hi), np.sqrt(hi / lo)
+    z = r[:, None] ** np.array([-0.5, 0.0, 0.5])  # three interior points per piece, as x = mid·z
+    y = np.broadcast_to(np.asarray(h((mid[:, None] * z).ravel())), (z.size,)).reshape(z.shape)  # h may not vary
+    # h = A·z + B/z + c with A = a·mid, B = b/mid: a well-scaled 3×3 system per piece
+    design = np.stack((z, 1 / z, np.ones_like(z)), axis=-1)
+    with np.errstate(all="ignore"):
+        big_a, big_b, _ = np.moveaxis(np.linalg.solve(design, y[..., None])[..., 0], -1, 0)
+        crit = mid * np.sqrt(big_b / big_a)
+    inside = (big_a > 0) & (big_b > 0) & np.isfinite(crit) & (crit > lo) & (crit < hi)
+    return np.concatenate((edges, near, crit[inside]))
 
 
 def _first_crossing(h, p0: float, points: FloatArray, sections: int = 64) -> float | None:

@@ -675,9 +675,14 @@ def liquidation_price(
         k = table.tier_index(q)
         alpha = c.face_value * (np.asarray(table.maintenance_margin(q)) + f * q)  # Q·MMR_k − cum_k, or Q·rate(Q)
         u = _root(m, np.zeros_like(m), alpha, sq, u_e)
-        return _finish(shape, c.price_of, u, np.isfinite(u) & (u > 0), s, k + 1)
-    solve = _continuous_roots if table.form == "continuous" else _candidate_roots
-    u, k, found = solve(table, m - sq * u_e, c.sigma * s, qfv, f)
+        # health falls along the adverse path only if σs·α < Q·FV (rate + f < 1 where it can fail)
+        falls = c.sigma * s * alpha < qfv
+        return _finish(shape, c.price_of, u, np.isfinite(u) & (u > 0) & falls, s, k + 1)
+    monotone = table.form == "continuous" and float(np.max(table.mmr)) + f < 1
+    if monotone:
+        u, k, found = _continuous_roots(table, m - sq * u_e, c.sigma * s, qfv, f)
+    else:
+        u, k, found = _candidate_roots(table, m - sq * u_e, c.sigma * s, qfv, f, qfv * u_e)
     return _finish(shape, c.price_of, u, found, s, k + 1)
 
 
@@ -704,34 +709,44 @@ def _continuous_roots(
 
 
 def _candidate_roots(
-    table: TierTable, a: FloatArray, w: FloatArray, qfv: FloatArray, f: float
+    table: TierTable, a: FloatArray, w: FloatArray, qfv: FloatArray, f: float, x_e: FloatArray
 ) -> tuple[FloatArray, NDArray[np.intp], NDArray[np.bool_]]:
     """Roots for any notional table (step included) by checking every tier and boundary, N×K.
 
-    Candidates: each tier's root kept where the size at the root lies in that tier, and each
-    boundary where the tier on the adverse side is already unhealthy (on a step table health can
-    jump from > 0 to ≤ 0 there, with no root in either tier). The answer is the first candidate
-    on the adverse path: the highest price for a long, the lowest for a short.
+    Candidates are the prices where health turns from > 0 to ≤ 0 as the market moves against the
+    position: each tier's root, kept where the size at the root lies in that tier and health falls
+    along the adverse path there (slope: ``w·(MMR_k + f) < 1``), and each boundary where health
+    jumps from > 0 on the favourable side to ≤ 0 on the adverse side (a step table). The adverse
+    path lowers ``w·x`` (``x`` the size, ``x_e`` at entry). The answer is the candidate nearest
+    entry on the adverse side — on a step table a position whose leverage exceeds a higher tier's
+    ``1/MMR`` can also be unhealthy in a window on the *favourable* side (its size grows into that
+    tier), and that window is not its liquidation price — or, for a position already unhealthy at
+    entry, the nearest candidate on the favourable side (where it becomes healthy again).
     """
     n, n_b = a.size, table.n_tiers - 1
     best_u, best_k, found = np.empty(n), np.empty(n, dtype=np.intp), np.empty(n, dtype=bool)
     lo, hi = table.floors * (1 - _TOL), table.caps * (1 + _TOL)
     hi[-1] = np.inf  # past the last cap the last tier applies (see tiermargin.tiers)
     rate = table.mmr + f
+    healthy = a + w * x_e - (np.asarray(table.maintenance_margin(x_e)) + f * x_e) > 0
     for start in range(0, n, _CHUNK):
         sl = slice(start, start + _CHUNK)
         a_c, w_c = a[sl, None], w[sl, None]
         with np.errstate(divide="ignore", invalid="ignore"):
             x = -(a_c + table.cum) / (w_c - rate)  # root in size, per tier
-        ok = np.isfinite(x) & (x > 0) & (x >= lo) & (x <= hi)
-        # the size grows as the price moves against the position iff w < 0
+        ok = np.isfinite(x) & (x > 0) & (x >= lo) & (x <= hi) & (w_c * rate < 1)
+        # the size grows as the price moves against the position iff w < 0: the adverse tier at cap i
         j = np.where(w_c < 0, np.arange(1, n_b + 1), np.arange(n_b))
-        h_b = a_c + table.cum[j] + table.caps[:-1] * (w_c - rate[j])
-        x_all = np.concatenate((x, np.broadcast_to(table.caps[:-1], h_b.shape)), axis=1)
-        ok_all = np.concatenate((ok, h_b <= 0), axis=1)
+        j_fav = np.where(w_c < 0, np.arange(n_b), np.arange(1, n_b + 1))
+        caps = table.caps[:-1]
+        jump = (a_c + table.cum[j] + caps * (w_c - rate[j]) <= 0) & (a_c + table.cum[j_fav] + caps * (w_c - rate[j_fav]) > 0)
+        x_all = np.concatenate((x, np.broadcast_to(caps, jump.shape)), axis=1)
         tier_all = np.concatenate((np.broadcast_to(np.arange(table.n_tiers), x.shape), j), axis=1)
-        # adverse path: price falls for a long; u rises with the price for linear → score w·x
-        score = np.where(ok_all, w_c * x_all, -np.inf)
+        # distance from entry along the path that looks for the answer: adverse if healthy at entry
+        toward = np.where(healthy[sl, None], -w_c, w_c)  # the direction of travel in x
+        ahead = toward * (x_all - x_e[sl, None])
+        ok_all = np.concatenate((ok, jump), axis=1) & (ahead >= -_TOL * np.abs(x_e[sl, None]))
+        score = np.where(ok_all, -ahead, -np.inf)
         kk = np.argmax(score, axis=1)[:, None]
         best_k[sl] = np.take_along_axis(tier_all, kk, axis=1)[:, 0]
         best_u[sl] = np.take_along_axis(x_all, kk, axis=1)[:, 0] / qfv[sl]
