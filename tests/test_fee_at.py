@@ -20,7 +20,7 @@ from tiermargin.cross import CrossAccount, Instrument, Order, Position
 from tiermargin.rules import PRESETS, Rulebook, preset
 
 CENT = 0.005
-BYBIT = preset("bybit")
+BYBIT, UTA = preset("bybit"), preset("bybit-uta")
 LINEAR = TierTable.single(0.005, max_leverage=100)  # MMR 0.5 %, the examples' assumption
 USDC = TierTable.single(0.005, max_leverage=100, contract=Contract("linear", 1.0, "USDC"))
 INVERSE = TierTable.single(0.005, max_leverage=100, contract=Contract("inverse", 1.0, "BTC"))  # 1 USD contracts
@@ -36,7 +36,8 @@ def test_bybit_preset_values_the_fee_to_close_at_the_bankruptcy_price_at_the_tak
     # 0.055 %: the taker rate of the UTA examples below and of "Initial Margin Calculation (USDC
     # Perpetual & Futures)" (bybitglobal.com copy, seen 2026-12-06).
     assert (BYBIT.fee_at, BYBIT.fee_rate, BYBIT.requirement_at) == ("bankruptcy", 0.00055, "entry")
-    assert all(b.fee_at == "mark" for b in PRESETS.values() if b.id != "bybit")
+    assert all(b.fee_at == "mark" for b in PRESETS.values() if not b.id.startswith("bybit"))
+    assert UTA == replace(BYBIT, id="bybit-uta", venue=UTA.venue, requirement_at="mark", sources=UTA.sources)
 
 
 # ---------------------------------------------------------------- Bybit, USDT contract, isolated
@@ -102,8 +103,7 @@ def test_bybit_uta_usdt_isolated_long_with_extra_margin_is_36380_25():
     # Rate)]"; 1 BTC long at 40,000 USDT, 50x, 3,000 USDT added, MMR 0.5%, taker 0.055%, deduction 0:
     # fee to close 40,000 × (1 − 1/50) × 0.055% = 21.56, initial margin 821.56, maintenance margin
     # (40,000 × 0.5%) − 0 + 21.56 = 221.56, liquidation price ≈ 36,380.25 USDT.
-    uta = replace(BYBIT, requirement_at="mark")
-    p = bybit_open(LINEAR, "long", 1, 40_000, 50, extra=3_000, book=uta)
+    p = bybit_open(LINEAR, "long", 1, 40_000, 50, extra=3_000, book=UTA)
     assert float(p.margin) - 3_000 == pytest.approx(821.56, abs=CENT)
     lp = p.liquidation_price()
     assert lp.price == pytest.approx(36_380.25, abs=CENT)
@@ -127,7 +127,7 @@ def test_bybit_uta_inverse_isolated_short_is_66333_33():
     # 60,000, 10x, no extra margin, MMR 0.5%, taker 0.055%: fee to close 0.5 × (1 − 1/10) × 0.055% =
     # 247.5 µBTC, initial margin 50,247.5 µBTC, maintenance margin at entry 2,747.5 µBTC,
     # liquidation price 30,000 × (1 − 0.005)/(0.5 − 0.05) ≈ 66,333.333.
-    p = bybit_open(INVERSE, "short", 30_000, 60_000, 10, book=replace(BYBIT, requirement_at="mark"))
+    p = bybit_open(INVERSE, "short", 30_000, 60_000, 10, book=UTA)
     assert float(p.margin) == pytest.approx(0.0502475, abs=1e-12)
     assert p.requirement(60_000) == pytest.approx(0.0027475, abs=1e-12)
     lp = p.liquidation_price()
@@ -191,7 +191,7 @@ def test_bybit_usdc_estimated_fee_to_close_and_initial_margin(rate, long_fee, sh
 
 
 def test_ratios_reach_their_thresholds_at_the_liquidation_price_with_the_fee_at_bankruptcy():
-    p = bybit_open(LINEAR, "long", 1, 40_000, 50, extra=3_000, book=replace(BYBIT, requirement_at="mark"))
+    p = bybit_open(LINEAR, "long", 1, 40_000, 50, extra=3_000, book=UTA)
     lp = p.liquidation_price().price
     r = p.margin_ratios(lp)
     assert r.coinw == pytest.approx(1.0) and r.binance == pytest.approx(1.0)

@@ -324,6 +324,18 @@ PRESETS: dict[str, Rulebook] = {r.id: r for r in (
                      "Contract)' ('Order Quantity × Bankruptcy Price × Taker Fee Rate', part of the position "
                      "margin), at the 0.055% taker rate of 'Liquidation Price Calculation under Isolated Mode "
                      "(Unified Trading Account)' and 'Initial Margin Calculation (USDC Perpetual & Futures)'"),
+    Rulebook("bybit-uta", "Bybit (Unified Trading Account)", "bybit-xyzusdt-illustration", "mark", 0.00055,
+             "binance", "lowest-sufficient", None, "pnl-leverage", "position", 0.5, "long-up-short-down",
+             fee_at="bankruptcy",
+             sources="Bybit help 'Liquidation Price Calculation under Isolated Mode (Unified Trading Account)' "
+                     "(https://www.bybit.com/en/help-center/article/Liquidation-Price-Calculation-under-Isolated-"
+                     "Mode-Unified-Trading-Account: 'Maintenance Margin = (Position Value x MMR) − Maintenance "
+                     "Margin Deduction + Estimated Fee to Close Position', 'Position Value = Contract Quantity ÷ "
+                     "Mark Price': the maintenance margin at the mark, the fee to close at the bankruptcy price, "
+                     "taker 0.055%) and 'Trading Rules: Liquidation Process (Unified Trading Account)' (its worked "
+                     "examples: long 1 BTC at 40,000, 50x, 3,000 added → 36,380.25). The classic account's "
+                     "isolated USDT formula values the maintenance margin at entry instead: preset 'bybit'. "
+                     "Policy, ADL, tiers per position and the 0.5 rounding as for 'bybit'"),
     Rulebook("bitmex", "BitMEX", "bitmex-xbtusd-risk-limits", "mark", 0.0, "legacy", "lowest-sufficient", None,
              "pnl-leverage", "position",
              sources="BitMEX 'Risk Limits' (table); FORMULAS.md (liquidation to the lowest sufficient risk limit, "
