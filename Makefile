@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: lab test bench clean
+.PHONY: lab test bench rules-table clean
 
 $(STAMP): pyproject.toml binder/requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/explorer_latency.py
+
+# docs/venue_rules.md is generated from the presets and their citations (a test checks it is current).
+rules-table: $(STAMP)
+	$(BIN)/python -m tiermargin.rules_table > docs/venue_rules.md
 
 clean:
 	rm -rf $(VENV)
