@@ -58,6 +58,7 @@ from numpy.typing import ArrayLike, NDArray
 from . import _check
 from ._check import FloatArray
 from .alternatives import PositionSchedule
+from .derivation import Derivation
 from .tiers import TierTable
 
 RequirementAt = Literal["mark", "entry"]
@@ -383,6 +384,33 @@ class IsolatedPosition:
             self.table, self.side, self.qty, self.entry, self.margin, self.fee_rate, self.requirement_at,
             self.fee_at,
         )
+
+    def explain(self, what: str, price: float | None = None) -> Derivation:
+        """How one of this position's numbers is computed, line by line with its numbers.
+
+        ``what`` is one of ``"equity"``, ``"maintenance_margin"``, ``"fee_reserve"``,
+        ``"requirement"``, ``"health"``, ``"ratio_legacy"``, ``"ratio_coinw"``, ``"ratio_binance"``
+        (at a ``price``: the mark), ``"bankruptcy_price"`` or ``"liquidation_price"`` (no price).
+        The liquidation price lists every tier's closed-form root, the ones rejected because
+        their size falls outside their tier (or on the wrong side of entry), and the one taken.
+        The last line's value equals the library's result. A single position only.
+
+        Returns
+        -------
+        Derivation
+            Plain text with ``print``; Markdown with LaTeX in a notebook.
+
+        Examples
+        --------
+        >>> from tiermargin import load_table
+        >>> p = IsolatedPosition.open(load_table("binance-usdm-btcusdt-2021"), "long", 17, 60_000, 20)
+        >>> d = p.explain("liquidation_price")
+        >>> round(d.result, 2) == round(p.liquidation_price().price, 2), d.line("chosen").why
+        (True, 'health = 0 in its own tier, nearest entry on the adverse side')
+        """
+        from .isolated_derivations import explain
+
+        return explain(self, what, price)
 
     def liquidation_price_in_tier(self, tier: int) -> LiquidationPrice:
         """Liquidation price with the tier *fixed* (1-based), as a calculator that does not

@@ -42,6 +42,7 @@ from numpy.typing import ArrayLike, NDArray
 from . import _check
 from ._check import FloatArray
 from .contracts import LINEAR_USDT, Contract
+from .derivation import Derivation, Line, num, pct
 
 Basis = Literal["notional", "contracts"]
 Form = Literal["continuous", "step"]
@@ -487,6 +488,63 @@ class TierTable:
         uv = _check.positive("unit_value", unit_value)
         k = self._index(s)
         return _check.scalar_or_array((s * self.mmr[k] - self.cum[k]) * uv)
+
+    def explain(self, size: float, unit_value: float = 1.0) -> Derivation:
+        """How the maintenance margin of ``size`` is computed: the row and why, MMR, maintenance amount.
+
+        The row is found with the table's closed side (``"right"``: floor < size ≤ cap, Binance
+        brackets; ``"left"``: floor ≤ size < cap); past the last cap the last row applies. In the
+        continuous form the maintenance amount comes from the rows below (Binance FAQ
+        "Maintenance Amount on Level n = 250,000 × (1% − 0.5%) + 50 USDT = 1,300 USDT"):
+        ``cum_k = cum_{k−1} + floor_k·(MMR_k − MMR_{k−1})``; the step form has none.
+
+        Parameters
+        ----------
+        size : float
+            One size in basis units, >= 0.
+        unit_value : float
+            Value of one basis unit (contracts basis: FV·P or FV/P), > 0.
+
+        Examples
+        --------
+        >>> d = load_table("binance-usdm-btcusdt-2021").explain(264_000)
+        >>> d.result, d.line("tier").why
+        (1340.0, 'tier 3: 250,000 < 264,000 ≤ 1,000,000')
+        """
+        if np.ndim(size) or np.ndim(unit_value):
+            raise ValueError("explain needs one size, not an array")
+        x = float(_check.nonnegative("size", size))
+        uv = float(_check.positive("unit_value", unit_value))
+        k = int(self._index(np.asarray(x)))
+        lo, hi = float(self.floors[k]), float(self.caps[k])
+        le, ge = ("≤", "<") if self.closed == "left" else ("<", "≤")
+        past = x > hi or (x == hi and self.closed == "left" and k == self.n_tiers - 1 and np.isfinite(hi))
+        where = (f"past the last cap {num(hi)}: the last tier applies" if past
+                 else f"{num(lo)} {le} {num(x)} {ge} {num(hi)}" if np.isfinite(hi) else f"{num(x)} > {num(lo)}")
+        unit = self.unit
+        lines = [Line("tier", "", "", None, f"tier {k + 1}: {where}"), Line("mmr", "MMR", "", float(self.mmr[k]),
+                                                                           f"tier {k + 1}'s rate, {pct(self.mmr[k])}")]
+        cum = 0.0
+        if self.form == "continuous":
+            for j in range(1, k + 1):
+                step = float(self.floors[j]) * (float(self.mmr[j]) - float(self.mmr[j - 1]))
+                lines.append(Line("cum", f"cum_{j + 1} = cum_{j} + floor_{j + 1} × (MMR_{j + 1} − MMR_{j})",
+                                  f"{num(cum)} + {num(self.floors[j])} × ({pct(self.mmr[j])} − {pct(self.mmr[j - 1])})",
+                                  cum + step))
+                cum += step
+        mm = (x * float(self.mmr[k]) - cum) * uv
+        if self.basis == "notional":
+            formula = "size × MMR − cum" if self.form == "continuous" else "size × MMR"
+            numbers = f"{num(x)} × {pct(self.mmr[k])}" + (f" − {num(cum)}" if self.form == "continuous" else "")
+        else:
+            formula = "(contracts × MMR − cum) × unit value" if self.form == "continuous" else "contracts × MMR × unit value"
+            numbers = (f"({num(x)} × {pct(self.mmr[k])} − {num(cum)}) × {num(uv)}" if self.form == "continuous"
+                       else f"{num(x)} × {pct(self.mmr[k])} × {num(uv)}")
+        lines.append(Line("mm", "MM", f"{formula} = {numbers}", mm, f"size in {unit}"))
+        form = ("continuous form: each slice at its tier's rate, written with the maintenance amount"
+                if self.form == "continuous" else "step form: the whole position at its tier's rate")
+        return Derivation(f"Maintenance margin of {num(x)} {unit} on {self.symbol or self.id or 'the table'}",
+                          tuple(lines), form, self.source or "")
 
     def _require_leverage(self) -> FloatArray:
         if self.max_leverage is None:
