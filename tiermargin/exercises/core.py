@@ -36,8 +36,10 @@ from typing import Any, ClassVar, TypeVar, Union
 
 import numpy as np
 
+from ..derivation import Derivation
 from ..tiers import TierTable, load_table
 from .feedback import Feedback
+from .show import Derivations, Notice, Shown, switched_off
 
 T = TypeVar("T")
 Numbers = Mapping[str, Any]
@@ -313,10 +315,18 @@ class Mistake:
         :class:`Record`, a dict of the fields it gets wrong.
     hint : str
         What to say when the answer equals it.
+    line : str or callable, optional
+        The key of the line of the exercise's derivation where this mistake happens (or a function
+        of the student's numbers giving it, when it depends on them: ``"root_2"``). The hint then
+        ends with ``(see line 5 of ex.show(7))``, the number looked up with
+        :meth:`Derivation.line_number <tiermargin.derivation.Derivation.line_number>` on the
+        student's own derivation, so it cannot drift. For a :class:`Record`, the line is in the
+        derivation of each field the mistake gets wrong.
     """
 
     answer: Callable[[Numbers], Any]
     hint: str
+    line: str | Callable[[Numbers], str] | None = None
 
 
 @dataclass(frozen=True)
@@ -339,6 +349,13 @@ class Exercise:
     mistakes : tuple of Mistake
         Recognised wrong answers (single values and functions' results on the student's numbers;
         for a :class:`Record`, a dict of the fields each mistake gets wrong).
+    derivation : callable, optional
+        Numbers → how the expected answer is derived, computed with the library's ``explain``
+        methods (:class:`~tiermargin.derivation.Derivation`): what :meth:`ExerciseSet.show`
+        shows. For a :class:`Record`, a dict field → derivation (fields left out have none yet);
+        for a :class:`Function`, the derivation on the student's numbers. None: no derivation yet.
+        Each derivation's result is the expected answer (for a flag, the health whose sign decides
+        it); the tests check it for many students.
     """
 
     title: str
@@ -347,12 +364,41 @@ class Exercise:
     answer: Value | Record | Function
     hint: str
     mistakes: tuple[Mistake, ...] = ()
+    derivation: Callable[[Numbers], Derivation | Mapping[str, Derivation]] | None = None
 
-    def mismatch_hint(self, kind: Kind, numbers: Numbers, expected: Any, got: Any, field: str | None = None) -> str:
+    def derivation_of(self, numbers: Numbers, part: str | None = None) -> Derivation | None:
+        """The derivation on ``numbers`` (of the field ``part`` for a record), None if there is none."""
+        if self.derivation is None:
+            return None
+        d = self.derivation(numbers)
+        if isinstance(d, Mapping):
+            return None if part is None else d.get(part)
+        return d
+
+    def line_pointer(self, m: Mistake, numbers: Numbers, n: int, field: str | None = None) -> str:
+        """`` (see line 5 of ex.show(7))`` for a mistake with a line, on the student's derivation; ""
+        when the mistake names no line or the exercise (or that field) has no derivation."""
+        if m.line is None:
+            return ""
+        try:
+            d = self.derivation_of(numbers, field)
+            if d is None:
+                return ""
+            key = m.line(numbers) if callable(m.line) else m.line
+            k = d.line_number(key)
+        except Exception:  # a hint never crashes the checker (the tests check every pointer resolves)
+            return ""
+        call = f"ex.show({n}, {field!r})" if field is not None and isinstance(self.answer, Record) else f"ex.show({n})"
+        return f" (see line {k} of {call})"
+
+    def mismatch_hint(self, kind: Kind, numbers: Numbers, expected: Any, got: Any, field: str | None = None,
+                      n: int | None = None) -> str:
         """The hint for a wrong value: a recognised mistake's, a near miss's, or the exercise's.
 
         For a field of a :class:`Record`, ``field`` is its name and a mistake's answer is a dict of
-        the fields that mistake gets wrong (a mistake without that field does not apply).
+        the fields that mistake gets wrong (a mistake without that field does not apply). With the
+        exercise number ``n`` (None when derivations are switched off), a recognised mistake's hint
+        points at its line of ``ex.show(n)``.
         """
         for m in self.mistakes:
             wrong = m.answer(numbers)
@@ -361,7 +407,7 @@ class Exercise:
                     continue
                 wrong = wrong[field]
             if kind.matches(wrong, got):
-                return m.hint
+                return m.hint + ("" if n is None else self.line_pointer(m, numbers, n, field))
         return kind.near_miss(expected, got) or self.hint
 
 
@@ -372,8 +418,8 @@ class Value:
     kind: Kind
     names: ClassVar[tuple[str, ...]] = ("answer",)
 
-    def judge(self, n: int, ex: Exercise, numbers: Numbers, given: Mapping[str, Any]) -> Feedback:
-        """Feedback on ``given["answer"]``."""
+    def judge(self, n: int, ex: Exercise, numbers: Numbers, given: Mapping[str, Any], show: bool = False) -> Feedback:
+        """Feedback on ``given["answer"]`` (``show``: a recognised mistake's hint names its derivation line)."""
         got = given["answer"]
         if missing(got):
             return Feedback(n, "not attempted", "replace ... with your answer")
@@ -384,7 +430,7 @@ class Value:
         expected = ex.expected(numbers)
         if self.kind.matches(expected, value):
             return Feedback(n, "correct", self.kind.show(value))
-        hint = ex.mismatch_hint(self.kind, numbers, expected, value)
+        hint = ex.mismatch_hint(self.kind, numbers, expected, value, n=n if show else None)
         return Feedback(n, "wrong", f"{self.kind.show(value)} is not the answer", hint)
 
     def show(self, expected: Any) -> str:
@@ -403,7 +449,7 @@ class Record:
         """The field names, in order."""
         return tuple(self.fields)
 
-    def judge(self, n: int, ex: Exercise, numbers: Numbers, given: Mapping[str, Any]) -> Feedback:
+    def judge(self, n: int, ex: Exercise, numbers: Numbers, given: Mapping[str, Any], show: bool = False) -> Feedback:
         """Feedback on every field: wrong if any is wrong, not attempted while any is missing."""
         expected = ex.expected(numbers)
         right: list[str] = []
@@ -422,7 +468,7 @@ class Record:
             if kind.matches(expected[name], value):
                 right.append(f"{name} {kind.show(value)}")
             else:
-                hint = ex.mismatch_hint(kind, numbers, expected[name], value, field=name)
+                hint = ex.mismatch_hint(kind, numbers, expected[name], value, field=name, n=n if show else None)
                 wrong.append((f"{name} = {kind.show(value)} is not right", hint))
         if wrong:
             return Feedback(n, "wrong", "; ".join(m for m, _ in wrong), wrong[0][1])
@@ -486,7 +532,7 @@ class Function:
         response) is shortened with ``...``."""
         return f"{self.name}({', '.join(f'{p}={_argument(case[p])}' for p in self.parameters)})"
 
-    def judge(self, n: int, ex: Exercise, numbers: Numbers, given: Mapping[str, Any]) -> Feedback:
+    def judge(self, n: int, ex: Exercise, numbers: Numbers, given: Mapping[str, Any], show: bool = False) -> Feedback:
         """Call the student's function on the student's numbers, then on every hidden case."""
         f = given[self.name]
         if missing(f):
@@ -515,7 +561,7 @@ class Function:
             expected = ex.expected(case)
             if not self.returns.matches(expected, value):
                 if visible:
-                    hint = ex.mismatch_hint(self.returns, numbers, expected, value)
+                    hint = ex.mismatch_hint(self.returns, numbers, expected, value, n=n if show else None)
                     return Feedback(n, "wrong", f"on your numbers, {call} returned {self.returns.show(value)}, which is not right", hint)
                 return Feedback(
                     n, "wrong",
@@ -609,18 +655,38 @@ class ExerciseSet:
 
     Subclasses set ``lesson`` (e.g. ``"02"``) and ``exercises``.
 
+    ``task(n)`` gives the student's numbers, ``check(n, ...)`` judges an answer, and ``show(n)``
+    gives the derivation of exercise ``n`` on the student's own numbers (a
+    :class:`~tiermargin.derivation.Derivation`: numbered lines with the numbers substituted, the
+    rule and its source). For an exercise of several parts (``check(3, legacy=..., coinw=...)``),
+    ``show(3)`` shows every part (a :class:`~tiermargin.exercises.show.Derivations`, one derivation
+    per part, in the order of the answers; ``show(3)["coinw"]`` picks one) and ``show(3, "coinw")``
+    the part ``coinw`` alone. A recognised mistake's hint names the line of that derivation where
+    the mistake happens: "… (see line 5 of ex.show(7))". An exercise, or a part, without a
+    derivation yet shows a :class:`~tiermargin.exercises.show.Notice` saying so (never an error).
+
+    For graded work an instructor switches ``show`` off: ``show=False`` here, or the environment
+    variable ``TIERMARGIN_SHOW=off`` (``0``, ``false``, ``no``) for every exercise set of the
+    kernel — either is enough. ``show`` then returns a notice that derivations are switched off for
+    this assignment, and the hints stop pointing at derivation lines (the checks are unchanged).
+
     Parameters
     ----------
     student_id : str, optional
         Any non-empty text (a name, an email, a course id); defaults to ``"demo"``.
     seed : int, optional
         An integer instead of a student id (not both).
+    show : bool
+        False to switch derivations off (graded work); default True.
     """
 
     lesson: ClassVar[str] = ""
     exercises: ClassVar[tuple[Exercise, ...]] = ()
 
-    def __init__(self, student_id: str | None = None, *, seed: int | None = None) -> None:
+    def __init__(self, student_id: str | None = None, *, seed: int | None = None, show: bool = True) -> None:
+        if not isinstance(show, (bool, np.bool_)):
+            raise TypeError(f"show must be True or False, got {show!r}")
+        self._show = bool(show)
         if student_id is not None and seed is not None:
             raise ValueError("give student_id or seed, not both")
         if seed is not None:
@@ -669,7 +735,58 @@ class ExerciseSet:
             if name not in names or name in given:
                 raise TypeError(f"exercise {n}: unexpected or repeated answer {name!r}; its answers are {', '.join(names)}")
             given[name] = value
-        return ex.answer.judge(int(n), ex, self._numbers[n - 1], {k: given.get(k, ...) for k in names})
+        return ex.answer.judge(int(n), ex, self._numbers[n - 1], {k: given.get(k, ...) for k in names},
+                               show=self.showing)
+
+    @property
+    def showing(self) -> bool:
+        """True unless derivations are switched off (``show=False`` or ``TIERMARGIN_SHOW=off``)."""
+        return self._show and not switched_off()
+
+    def show(self, n: int, part: str | None = None) -> Shown | Derivations:
+        """The derivation of exercise ``n`` on this student's numbers (see the class docstring).
+
+        Parameters
+        ----------
+        n : int
+            The exercise number.
+        part : str, optional
+            For an exercise of several answers, the one to show (``"coinw"``); by default all.
+
+        Returns
+        -------
+        Derivation, Derivations or Notice
+            A :class:`~tiermargin.derivation.Derivation`; for several parts a
+            :class:`~tiermargin.exercises.show.Derivations`; a
+            :class:`~tiermargin.exercises.show.Notice` when derivations are switched off or the
+            exercise (or part) has none yet.
+
+        Raises
+        ------
+        ValueError
+            If ``n`` is not an exercise number, or ``part`` is not one of its answers.
+        """
+        ex = self._exercise(n)
+        n = int(n)
+        record = isinstance(ex.answer, Record)
+        if part is not None and not record:
+            raise ValueError(f"exercise {n} has one answer, no parts: show it with ex.show({n})")
+        if part is not None and part not in ex.answer.names:
+            raise ValueError(f"exercise {n} has no part {part!r}; its parts are {', '.join(map(repr, ex.answer.names))}")
+        if not self.showing:
+            return Notice(f"Exercise {n}: derivations are switched off for this assignment (ex.show is off); "
+                          "the checker's hints still say which formula applies.")
+        if ex.derivation is None:
+            return Notice(f"Exercise {n} ({ex.title}) has no derivation yet: the checker's hint says which "
+                          "formula applies and where the lesson explains it.")
+        d = ex.derivation(self._numbers[n - 1])
+        if not isinstance(d, Mapping):
+            return d
+        missing_part = (f"Exercise {n}, {{}}: no derivation yet for this part; the checker's hint says which formula "
+                        "applies.")
+        if part is not None:
+            return d.get(part) or Notice(missing_part.format(part))
+        return Derivations(n, tuple((name, d.get(name) or Notice(missing_part.format(name))) for name in ex.answer.names))
 
     def answer_key(self) -> dict[int, Any]:
         """Expected answers for this student, by exercise number (for a function: its value on the
@@ -678,4 +795,5 @@ class ExerciseSet:
 
     def __repr__(self) -> str:
         titles = "\n".join(f"  {n}. {ex.title}" for n, ex in enumerate(self.exercises, start=1))
-        return f"Lesson {self.lesson} exercises for {self.student}:\n{titles}"
+        off = "" if self.showing else "\n(derivations switched off: ex.show is off)"
+        return f"Lesson {self.lesson} exercises for {self.student}:\n{titles}{off}"

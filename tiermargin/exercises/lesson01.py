@@ -33,6 +33,7 @@ import numpy as np
 
 from .. import IsolatedPosition
 from .._check import FloatArray
+from ..derivation import Derivation, Line, num
 from ..markprice import basis_moving_average, funding_mark_price, funding_price, index_price, mark_price
 from .core import (
     MONEY,
@@ -415,6 +416,25 @@ def _wick_numbers(d: Draw) -> dict[str, Any]:
     return {k: n[k] for k in ("side", "qty", "entry", "leverage", "liquidation", "window", "times", "index", "last")}
 
 
+def _worst(n: Numbers, prices: Sequence[float] | FloatArray, what: str, why: str) -> Derivation:
+    """The health at the price of the series most dangerous to the position: liquidated on that
+    series when it is ≤ 0 (in the first tier health moves one way with the price)."""
+    prices = np.asarray(prices, dtype=float)
+    k = int(np.argmin(prices) if n["side"] == "long" else np.argmax(prices))
+    worst = Line("worst", f"worst {what} = {'min' if n['side'] == 'long' else 'max'} over the samples", "",
+                 float(prices[k]), f"at t = {num(n['times'][k])} s; {why}")
+    d = _position(n).explain("health", float(prices[k]))
+    return Derivation(d.title, (worst, *d.lines), d.rule, d.source)
+
+
+def _wick_derivations(n: Numbers) -> dict[str, Derivation]:
+    return {
+        "on_last": _worst(n, n["last"], "last price", "the lowest for a long, the highest for a short"),
+        "on_mark": _worst(n, _marks(n), "mark", "mark = index + MA(last − index) over the window (its own "
+                                                 "derivation is not shown yet)"),
+    }
+
+
 def _wick_expected(n: Numbers) -> dict[str, bool]:
     p = _position(n)
     return {
@@ -431,6 +451,7 @@ WICK = Exercise(
     hint="mark = index + MA(basis) at each sample, basis = last − index averaged over the samples with "
     "t − window < time ≤ t; a long is liquidated once the price used is at or below its liquidation "
     "price, a short once it is at or above" + _see("Basis and its moving average", "A wick does not liquidate"),
+    derivation=_wick_derivations,
 )
 
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import IsolatedPosition, TierTable, liquidation_price
+from ..derivation import Derivation, Line, num
 from ..isolated import RequirementAt
 from .core import (
     bundled_table,
@@ -44,6 +45,7 @@ from .core import (
     Record,
     Value,
 )
+from .show import extended
 
 BTC = "binance-usdm-btcusdt-2021"
 LESSON = "lessons/02_isolated_margin.ipynb"
@@ -76,8 +78,10 @@ BANKRUPTCY = Exercise(
         Mistake(
             lambda n: _open({**n, "side": "short"}, bundled_table(BTC)).bankruptcy_price().price,
             "that is a short's bankruptcy price: a long loses when the price falls, so P = EP·(1 − 1/L)",
+            line="u_b",
         ),
     ),
+    derivation=lambda n: _open(n, bundled_table(BTC)).explain("bankruptcy_price"),
 )
 
 
@@ -108,13 +112,16 @@ BYBIT = Exercise(
             lambda n: _bybit(n, "mark").liquidation_price().price,
             "you valued the maintenance margin at the liquidation price (Binance's rule); "
             "Bybit's isolated formula values it at entry: LP = EP − (IM − MM)/Q",
+            line="valuation",
         ),
         Mistake(
             lambda n: _bybit(n).bankruptcy_price().price,
             "that is the bankruptcy price: liquidation comes earlier, when the equity falls to the "
             "maintenance margin, LP = EP − (IM − MM)/Q",
+            line="mm",
         ),
     ),
+    derivation=lambda n: _bybit(n).explain("liquidation_price"),
 )
 
 
@@ -140,6 +147,13 @@ def _ratios_numbers(d: Draw) -> dict[str, Any]:
     return n
 
 
+def _ratios_derivations(n: Numbers) -> dict[str, Derivation]:
+    """Each ratio's derivation at the mark; ``liquidated``: the health there (liquidated when ≤ 0)."""
+    p = _open(n, bundled_table(n["table"]))
+    return {"legacy": p.explain("ratio_legacy", n["mark"]), "coinw": p.explain("ratio_coinw", n["mark"]),
+            "binance": p.explain("ratio_binance", n["mark"]), "liquidated": p.explain("health", n["mark"])}
+
+
 def _ratios_expected(n: Numbers) -> dict[str, Any]:
     p = _open(n, bundled_table(n["table"]))
     r = p.margin_ratios(n["mark"])
@@ -154,6 +168,7 @@ RATIOS = Exercise(
     hint="with equity = M + UPL at the mark and MM = value·MMR − cum of the tier of the value at the "
     "mark: legacy = equity/value, coinw = equity/MM, binance = MM/equity; liquidated when equity ≤ MM"
     + see(LESSON, "Margin ratios: three conventions, one health"),
+    derivation=_ratios_derivations,
 )
 
 
@@ -172,6 +187,15 @@ def _add_margin_numbers(d: Draw) -> dict[str, Any]:
     }
 
 
+def _add_margin_derivation(n: Numbers) -> Derivation:
+    """The health at the target with today's margin, then the margin that brings it to 0."""
+    d = _open(n, bundled_table(n["table"])).explain("health", n["target"])
+    h = float(d.result)  # type: ignore[arg-type]
+    added = Line("added", "added = −health(target)", f"−({num(h)})", -h,
+                 "the margin that makes the equity equal the requirement at the target")
+    return extended(d, added, title=f"Margin to add: {d.title[0].lower()}{d.title[1:]}")
+
+
 ADD_MARGIN = Exercise(
     title="Margin to add to move the liquidation price",
     numbers=_add_margin_numbers,
@@ -186,8 +210,10 @@ ADD_MARGIN = Exercise(
             lambda n: -_open(n, bundled_table(n["table"])).equity(n["target"]),
             "that margin moves the bankruptcy price to the target; the liquidation price comes "
             "earlier, where the equity still equals the maintenance margin MM(target)",
+            line="mm",
         ),
     ),
+    derivation=_add_margin_derivation,
 )
 
 
@@ -223,6 +249,8 @@ LP_FUNCTION = Exercise(
     ),
     hint="with s = +1 for a long and −1 for a short, LP = (margin − s·qty·entry)/(qty·mmr − s·qty)"
     + see(LESSON, "Liquidation and bankruptcy prices"),
+    derivation=lambda c: IsolatedPosition(TierTable.single(c["mmr"]), c["side"], c["qty"], c["entry"], c["margin"],
+                                          c["qty"] * c["entry"] / c["margin"]).explain("liquidation_price"),
 )
 
 
@@ -292,8 +320,11 @@ TIER_CHANGE = Exercise(
             _tier_at_entry_lp,
             "that is the liquidation price with the tier at entry; at that price the position's "
             "size is in another tier: recompute with that tier's MMR and maintenance amount",
+            # the entry tier's candidate, rejected: its size is not in that tier
+            line=lambda n: f"root_{_open(n, bundled_table(n['table'])).tier(n['entry'])}",
         ),
     ),
+    derivation=lambda n: _open(n, bundled_table(n["table"])).explain("liquidation_price"),
 )
 
 

@@ -33,6 +33,7 @@ from typing import Any
 
 from .. import Contract, IsolatedPosition, TierTable, requirement
 from ..cross import CrossAccount, Haircut, Instrument, Order, Position, TierRule
+from ..derivation import Derivation, Line, num
 from .core import (
     MONEY,
     RATIO,
@@ -48,6 +49,7 @@ from .core import (
     bundled_table,
     see,
 )
+from .show import composed, extended, renamed, statement
 
 BTC = "binance-usdm-btcusdt-2021"
 LESSON = "lessons/03_cross_margin.ipynb"
@@ -417,6 +419,42 @@ def _no_cum(n: Numbers) -> float:
     return _cross_lp(n, btc_table=TierTable.single(rate))
 
 
+def _eth_upl(n: Numbers) -> float:
+    """UPNL1: the ETH position's PnL at its mark."""
+    return _sign(n["eth_side"]) * n["eth_qty"] * (n["eth_mark"] - n["eth_entry"])
+
+
+def _cross_lp_derivation(n: Numbers) -> Derivation:
+    """Binance's cross formula as an isolated one: with ETH held at its mark, the BTC long's health
+    is that of an isolated long whose margin is WB − TMM1 + UPNL1 (until a cross explanation,
+    ``CrossAccount.explain_liquidation_price``, gives the account's own)."""
+    eth_value = n["eth_qty"] * n["eth_mark"]
+    value = Line("value", "ETH value = qty × mark", f"{num(n['eth_qty'])} × {num(n['eth_mark'])}", float(eth_value))
+    tmm1 = _eth_table(n["eth_mmr"]).explain(eth_value)
+    upl = _eth_upl(n)
+    upnl1 = Line("upl", "UPNL1 = s × qty × (mark − entry)",
+                 f"{num(_sign(n['eth_side']))} × {num(n['eth_qty'])} × ({num(n['eth_mark'])} − {num(n['eth_entry'])})",
+                 float(upl), "the ETH position's PnL at its mark")
+    margin = float(n["wallet"]) - float(tmm1.result) + upl  # type: ignore[arg-type]
+    backing = Line("margin", "M = WB − TMM1 + UPNL1", f"{num(n['wallet'])} − {num(tmm1.result)} + {num(upl)}", margin,
+                   "what the shared wallet leaves to back the BTC long, ETH held at its mark")
+    btc = IsolatedPosition(bundled_table(n["table"]), "long", n["btc_qty"], n["btc_entry"], margin,
+                           n["btc_qty"] * n["btc_entry"] / margin).explain("liquidation_price")
+    return composed(
+        f"Cross liquidation price of a long of {num(n['btc_qty'])} BTCUSDT from {num(n['btc_entry'])} next to "
+        f"{num(n['eth_qty'])} ETHUSDT",
+        (renamed((value, *tmm1.lines), "eth_"), renamed((upnl1,), "eth_"), (backing,), btc.lines),
+        rule="Binance USDⓈ-M cross: LP = (WB − TMM1 + UPNL1 + cum − s·Q·EP)/(Q·MMR − s·Q), the other positions "
+        "held at their marks; the BTC tier is the one at LP (" + btc.rule + ")",
+        source="Binance FAQ 'How to Calculate Liquidation Price of USDⓈ-M Futures Contracts'",
+    )
+
+
+def _btc_tier_at_lp(n: Numbers) -> int:
+    """1-based BTC tier at the cross liquidation price."""
+    return int(bundled_table(n["table"]).tier_index(n["btc_qty"] * _cross_lp(n))) + 1
+
+
 CROSS_LP = Exercise(
     title="Cross liquidation price with another position",
     numbers=_lp_numbers,
@@ -430,22 +468,27 @@ CROSS_LP = Exercise(
             lambda n: _cross_lp(n, eth=False),
             "you left out the ETH position: in cross margin it shares the wallet, so subtract its "
             "maintenance margin (TMM1) and add its PnL (UPNL1)",
+            line="margin",
         ),
         Mistake(
             lambda n: _cross_lp(n, extra=_eth_mm(n)),
             "you left out the ETH position's maintenance margin TMM1 = qty·mark·MMR: it is reserved "
             "out of the shared wallet",
+            line="eth_mm",
         ),
         Mistake(
             lambda n: _cross_lp(n, eth_pnl=False),
             "you left out the ETH position's PnL UPNL1 = s·qty·(mark − entry): a profit supports the "
             "BTC long, a loss eats into the wallet",
+            line="eth_upl",
         ),
         Mistake(
             _no_cum,
             "you left out the maintenance amount cum of the BTC tier: MM = value·MMR − cum",
+            line=lambda n: f"root_{_btc_tier_at_lp(n)}",
         ),
     ),
+    derivation=_cross_lp_derivation,
 )
 
 
@@ -496,6 +539,40 @@ def _vs_numbers(d: Draw) -> dict[str, Any]:
     return n
 
 
+def _alone_in_cross(n: Numbers) -> IsolatedPosition:
+    """The position alone in a cross account: as an isolated one backed by the whole wallet."""
+    return IsolatedPosition(bundled_table(n["table"]), n["side"], n["qty"], n["entry"], n["wallet"],
+                            n["qty"] * n["entry"] / n["wallet"])
+
+
+_WHOLE_WALLET = statement("cross", "cross margin, the position alone in the account: the whole wallet backs it, "
+                                   "M = wallet")
+
+
+def _loss(d: Derivation, margin: float, what: str) -> Derivation:
+    """A health derivation at the extreme, then what is lost: the margin if health ≤ 0, else 0."""
+    h = float(d.result)  # type: ignore[arg-type]
+    lost = margin if h <= 0 else 0.0
+    why = (f"health ≤ 0 at the extreme: liquidated, {what} is lost" if h <= 0
+           else "health > 0 at the extreme: not liquidated, nothing is lost once the price is back")
+    return extended(d, Line("loss", "loss = M" if h <= 0 else "loss", "", lost, why),
+                    title=f"Loss of {d.title[0].lower()}{d.title[1:]}")
+
+
+def _vs_derivations(n: Numbers) -> dict[str, Derivation]:
+    iso, cross = _isolated(n), _alone_in_cross(n)
+    cross_lp = cross.explain("liquidation_price")
+    cross_health = cross.explain("health", n["extreme"])
+    return {
+        "isolated_lp": iso.explain("liquidation_price"),
+        "cross_lp": Derivation(f"Cross {cross_lp.title[0].lower()}{cross_lp.title[1:]}", (_WHOLE_WALLET, *cross_lp.lines),
+                               cross_lp.rule, cross_lp.source),
+        "isolated_loss": _loss(iso.explain("health", n["extreme"]), float(iso.margin), "the isolated margin IM"),
+        "cross_loss": _loss(Derivation(cross_health.title, (_WHOLE_WALLET, *cross_health.lines), cross_health.rule,
+                                       cross_health.source), float(n["wallet"]), "the whole wallet"),
+    }
+
+
 def _vs_expected(n: Numbers) -> dict[str, float]:
     iso, acc = _isolated(n), _cross(n)
     return {
@@ -515,6 +592,7 @@ ISOLATED_VS_CROSS = Exercise(
     "in isolated mode and the whole wallet in cross; a liquidated position loses all the margin "
     "backing it (IM, or the whole wallet), one that survives loses nothing once the price is back"
     + _see("Isolated vs cross"),
+    derivation=_vs_derivations,
 )
 
 

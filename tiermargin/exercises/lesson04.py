@@ -41,7 +41,8 @@ from typing import Any
 import numpy as np
 
 from .. import IsolatedPosition, TierTable, liquidation_price
-from ..alternatives import LinearSchedule
+from ..alternatives import ContractSchedule, LinearSchedule
+from ..derivation import Derivation, Line, num
 from ..tiers import maintenance_amounts
 from .core import (
     MONEY,
@@ -59,6 +60,7 @@ from .core import (
     bundled_table,
     see,
 )
+from .show import composed, renamed, statement
 
 BTC = "binance-usdm-btcusdt-2021"
 ZEC = "binance-usdm-zecusdt"
@@ -144,6 +146,16 @@ def _mm_in_tier(n: Numbers, shift: int) -> float:
     return float(value * table.mmr[k] - table.cum[k])
 
 
+def _value_line(qty: float, price: float, at: str = "price") -> Line:
+    return Line("value", f"value = qty × {at}", f"{num(qty)} × {num(price)}", float(qty * price))
+
+
+def _mm_derivation(table: TierTable, qty: float, price: float, at: str = "price") -> Derivation:
+    """value = qty × price, then the table's maintenance margin of that value."""
+    d = table.explain(float(qty * price))
+    return Derivation(d.title, (_value_line(qty, price, at), *d.lines), d.rule, d.source)
+
+
 WRONG_TIER = (
     "you took the rate and maintenance amount of a neighbouring tier: the value qty·price falls in "
     "the tier with floor < value ≤ cap (Binance's brackets include their cap)"
@@ -161,19 +173,23 @@ MM = Exercise(
             lambda n: float(bundled_table(n["table"]).with_form("step").maintenance_margin(_value(n))),
             "that is value·MMR_k, the step form (or the deduction forgotten): on a continuous table "
             "subtract the tier's maintenance amount cum_k",
+            line="mm",
         ),
         Mistake(
             lambda n: _value(n) * float(bundled_table(n["table"]).rate(_value(n)))
             + float(bundled_table(n["table"]).maintenance_amount(_value(n))),
             "you added the maintenance amount: it is a deduction, MM = value·MMR_k − cum_k",
+            line="mm",
         ),
-        Mistake(lambda n: _mm_in_tier(n, -1), WRONG_TIER),
-        Mistake(lambda n: _mm_in_tier(n, +1), WRONG_TIER),
+        Mistake(lambda n: _mm_in_tier(n, -1), WRONG_TIER, line="tier"),
+        Mistake(lambda n: _mm_in_tier(n, +1), WRONG_TIER, line="tier"),
         Mistake(
             lambda n: _value(n) * float(bundled_table(n["table"]).mmr[0]),
             "that is the whole value at the first tier's rate: the rate rises with the tier",
+            line="mmr",
         ),
     ),
+    derivation=lambda n: _mm_derivation(bundled_table(n["table"]), n["qty"], n["price"]),
 )
 
 
@@ -234,6 +250,15 @@ def _other_side_tier(n: Numbers) -> dict[str, float]:
             "step_above": step_above, "continuous_above": cont_above}
 
 
+def _jump_derivations(n: Numbers) -> dict[str, Derivation]:
+    table = bundled_table(n["table"])
+    step = table.with_form("step")
+    return {
+        f"{form}_{side}": _mm_derivation(t, n["qty"], n[f"mark_{side}"], f"mark_{side}")
+        for form, t in (("step", step), ("continuous", table)) for side in ("below", "above")
+    }
+
+
 JUMP = Exercise(
     title="Step and continuous forms at a tier boundary",
     numbers=_jump_numbers,
@@ -246,17 +271,21 @@ JUMP = Exercise(
             lambda n: {"continuous_below": _jump(n)["step_below"], "continuous_above": _jump(n)["step_above"]},
             "that is value·MMR_k, the step form: the continuous form subtracts the tier's maintenance "
             "amount cum_k",
+            line="mm",
         ),
         Mistake(
             lambda n: {"step_below": _jump(n)["continuous_below"], "step_above": _jump(n)["continuous_above"]},
             "the step form has no maintenance amount: MM = value·MMR_k on the whole value",
+            line="mm",
         ),
         Mistake(
             _other_side_tier,
             "the two marks put the value in two different tiers: below the boundary the tier whose "
             "cap it is, above it the next tier, with its own MMR (and maintenance amount)",
+            line="tier",
         ),
     ),
+    derivation=_jump_derivations,
 )
 
 
@@ -310,28 +339,48 @@ def _previous_floors(n: Numbers) -> list[float]:
     return _with_floors(n, [0.0, *floors[:-1]])
 
 
+def _amounts_derivation(n: Numbers) -> Derivation:
+    """cum_1 = 0, then the recurrence up to the last tier, from :meth:`TierTable.explain`'s lines
+    for a size in the last tier. The result is the last amount; the lines' values are the list."""
+    table = TierTable.from_rows(n["rows"])
+    first = Line("cum_1", "cum_1", "", 0.0, "the first tier has no maintenance amount")
+    lines: tuple[Line, ...] = ()
+    if table.n_tiers > 1:
+        last = float(table.caps[-1]) if math.isfinite(table.caps[-1]) else 2 * float(table.floors[-1])
+        assert int(table.tier_index(last)) == table.n_tiers - 1
+        lines = tuple(ln for ln in table.explain(last).lines if ln.key == "cum")
+    return Derivation(f"Maintenance amounts of a table of {table.n_tiers} tiers", (first, *lines),
+                      "cum_k = cum_{k−1} + floor_k × (MMR_k − MMR_{k−1}): each slice at its tier's rate",
+                      "Binance FAQ 'Maintenance Amount on Level n = 250,000 × (1% − 0.5%) + 50 USDT = 1,300 USDT'")
+
+
 AMOUNTS_MISTAKES = (
     Mistake(
         lambda n: np.diff(_amounts(n), prepend=0.0).tolist(),
         "those are only the steps floor_k·(MMR_k − MMR_{k−1}): each amount adds its step to the "
         "previous amount, cum_k = cum_{k−1} + floor_k·(MMR_k − MMR_{k−1})",
+        line="cum",
     ),
     Mistake(
         lambda n: _amounts(n)[1:],
         "the first tier has an amount too, cum_1 = 0: give one amount per tier",
+        line="cum_1",
     ),
     Mistake(
         lambda n: [-x for x in _amounts(n)],
         "the sign is reversed: the rates rise, so the amounts are ≥ 0, with MMR_k − MMR_{k−1}",
+        line="cum",
     ),
     Mistake(
         _own_caps,
         "you used the cap of tier k: the step is taken where tier k starts, at its floor "
         "(the cap of tier k − 1)",
+        line="cum",
     ),
     Mistake(
         _previous_floors,
         "you used the floor of tier k − 1: the step is taken where tier k starts, at its own floor",
+        line="cum",
     ),
 )
 
@@ -380,6 +429,7 @@ AMOUNTS_FUNCTION = Exercise(
     hint="cum_1 = 0, then cum_k = cum_{k−1} + floor_k·(MMR_k − MMR_{k−1}), floor_k = row[0] and "
     "MMR_k = row[2] of tier k; one amount per tier, in order" + _see("Maintenance amounts"),
     mistakes=AMOUNTS_MISTAKES,
+    derivation=_amounts_derivation,
 )
 
 
@@ -576,6 +626,21 @@ def _calc_error(n: Numbers) -> float:
     return abs(naive - true)
 
 
+def _calc_derivation(n: Numbers) -> Derivation:
+    """Both liquidation prices, each found tier by tier, and the distance between them."""
+    true, naive = (p.explain("liquidation_price") for p in _calc_positions(n))
+    t, c = float(true.result), float(naive.result)  # type: ignore[arg-type]
+    return composed(
+        f"Error of a calculator without the maintenance amount: {true.title[0].lower()}{true.title[1:]}",
+        ((statement("true", "the liquidation price on the table: continuous form, MM = value·MMR_k − cum_k"),),
+         renamed(true.lines, "true_"),
+         (statement("calculator", "the calculator's: the same rows, MM = value·MMR_k (no maintenance amount)"),),
+         renamed(naive.lines, "calc_")),
+        Line("error", "error = |LP_calc − LP|", f"|{num(c)} − {num(t)}|", abs(c - t)),
+        rule=true.rule, source=true.source,
+    )
+
+
 NO_AMOUNT = Exercise(
     title="A calculator that ignores the maintenance amount",
     numbers=_calc_numbers,
@@ -584,15 +649,19 @@ NO_AMOUNT = Exercise(
     hint="LP = (M + cum − s·Q·EP)/(Q·MMR − s·Q) with M = Q·EP/L and the tier at LP; the calculator "
     "computes the same with cum = 0; give |calculator's LP − LP|" + _see("Maintenance amounts"),
     mistakes=(
-        Mistake(lambda n: _calc_prices(n)[1], "that is the calculator's liquidation price: give how far it is from the true one"),
-        Mistake(lambda n: _calc_prices(n)[0], "that is the true liquidation price: give how far the calculator's is from it"),
+        Mistake(lambda n: _calc_prices(n)[1], "that is the calculator's liquidation price: give how far it is from the true one",
+                line="calc_liquidation_price"),
+        Mistake(lambda n: _calc_prices(n)[0], "that is the true liquidation price: give how far the calculator's is from it",
+                line="true_liquidation_price"),
         Mistake(
             lambda n: float(bundled_table(n["table"]).maintenance_amount(n["qty"] * n["entry"])) / n["qty"],
             "close: that is cum/Q, but cum enters the formula over Q·MMR − s·Q, so the error is "
             "cum/(Q·|MMR − s|)",
+            line="error",
         ),
-        Mistake(lambda n: -_calc_error(n), "give the distance as a positive number, |calculator's LP − LP|"),
+        Mistake(lambda n: -_calc_error(n), "give the distance as a positive number, |calculator's LP − LP|", line="error"),
     ),
+    derivation=_calc_derivation,
 )
 
 
@@ -621,6 +690,17 @@ def _deribit_rates(n: Numbers) -> tuple[float, float]:
     return float(s.maintenance_rate(n["qty"])), float(s.initial_rate(n["qty"]))
 
 
+def _deribit_derivations(n: Numbers) -> dict[str, Derivation]:
+    """The maintenance margin on the schedule (max leverage: no derivation yet)."""
+    schedule = ContractSchedule(LinearSchedule.deribit_btc(), symbol="BTC_USDC-PERPETUAL")
+    pos = IsolatedPosition(schedule, "long", n["qty"], n["mark"], n["qty"] * n["mark"], 1.0)
+    d = pos.explain("maintenance_margin", n["mark"])
+    return {"maintenance_margin": Derivation(
+        f"Maintenance margin of {num(n['qty'])} BTC at {num(n['mark'])} on Deribit's BTC schedule", d.lines,
+        "Deribit linear perpetual: MM% = 1 % + 0.005 % per BTC of the position, on the position's value",
+        "Deribit's published BTC figures (tiermargin.alternatives.LinearSchedule.deribit_btc)")}
+
+
 DERIBIT = Exercise(
     title="A schedule without steps: Deribit, linear in size",
     numbers=_deribit_numbers,
@@ -632,21 +712,26 @@ DERIBIT = Exercise(
         Mistake(
             lambda n: _deribit(n, schedule=LinearSchedule(0.02, 0.01, 0.005)),
             "0.005 % is 0.00005 as a fraction: MM% = 0.01 + 0.00005·size",
+            line="mmr",
         ),
         Mistake(
             lambda n: _deribit(n, size=n["qty"] * n["mark"]),
             "the size in the schedule is in BTC (qty), not the value in USDC",
+            line="mmr",
         ),
         Mistake(
             lambda n: {"maintenance_margin": 0.01 * n["qty"] * n["mark"], "max_leverage": 50.0},
             "you left out the size term: the rates grow by 0.005 % per BTC of the position",
+            line="mmr",
         ),
         Mistake(
             lambda n: {"max_leverage": 1 / _deribit_rates(n)[0], "maintenance_margin": _deribit_rates(n)[1] * n["qty"] * n["mark"]},
             "maintenance and initial are swapped: MM uses 1% + size·0.005%, max leverage = 1/IM% with "
             "IM% = 2% + size·0.005%",
+            line="mmr",
         ),
     ),
+    derivation=_deribit_derivations,
 )
 
 

@@ -240,11 +240,13 @@ SURPLUS = Exercise(
             lambda n: {"bankruptcy": _bankruptcy({**n, "side": "short" if n["side"] == "long" else "long"})},
             "that is the other side's bankruptcy price: a long loses as the price falls, B = EP·(1 − 1/L); "
             "a short as it rises, B = EP·(1 + 1/L)",
+            line="u_b",
         ),
         Mistake(
             lambda n: {"bankruptcy": _liquidation_price(n)},
             "that is the liquidation price, where the equity meets the maintenance margin; the bankruptcy "
             "price is further on, where the equity reaches 0",
+            line="u_b",
         ),
         Mistake(
             lambda n: {"surplus": -_surplus(n)["surplus"]},
@@ -261,6 +263,8 @@ SURPLUS = Exercise(
             "only the contracts closed on this step (closed, not qty) go through the fund",
         ),
     ),
+    # the surplus: no derivation yet (a liquidation step's explanation)
+    derivation=lambda n: {"bankruptcy": _position(n).explain("bankruptcy_price")},
 )
 
 

@@ -1,0 +1,125 @@
+"""Derivations on a student's own numbers: what :meth:`ExerciseSet.show
+<tiermargin.exercises.core.ExerciseSet.show>` returns, and the instructor's switch.
+
+After a wrong answer, ``ex.show(n)`` gives the :class:`~tiermargin.derivation.Derivation` of
+exercise ``n`` computed on the student's numbers, line by line with the numbers substituted; a
+recognised mistake's hint names the line where that mistake happens ("see line 5 of ex.show(7)").
+
+* An exercise of several parts (a :class:`~tiermargin.exercises.core.Record`) shows all its parts
+  at once, a :class:`Derivations`; ``ex.show(n, "coinw")`` shows one.
+* An exercise without a derivation yet, or a part without one, shows a :class:`Notice` saying so.
+* **Instructors** switch ``show`` off for graded work with ``Exercises(student_id, show=False)``,
+  or for every notebook of a kernel with the environment variable ``TIERMARGIN_SHOW=off``
+  (also ``0``, ``false``, ``no``); either one is enough. ``show`` then returns a :class:`Notice`
+  saying that derivations are switched off for this assignment, and the hints no longer point at
+  derivation lines. It is a switch, not a lock: the library's ``explain`` methods stay public.
+
+>>> print(Notice("Exercise 6 has no derivation yet."))
+Exercise 6 has no derivation yet.
+>>> switched_off({"TIERMARGIN_SHOW": "off"}), switched_off({})
+(True, False)
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from html import escape
+from typing import Union
+
+from ..derivation import Derivation, Line
+
+ENV = "TIERMARGIN_SHOW"
+"""The environment variable that switches ``show`` off for every exercise set of a process."""
+
+_OFF = frozenset({"0", "off", "false", "no"})
+
+
+def switched_off(environ: Mapping[str, str] | None = None) -> bool:
+    """True when the environment (default ``os.environ``) sets :data:`ENV` to off, 0, false or no."""
+    env = os.environ if environ is None else environ
+    return env.get(ENV, "").strip().lower() in _OFF
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A message in place of a derivation (switched off, or none yet); shows as its text."""
+
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __repr__(self) -> str:
+        return self.text
+
+    def _repr_html_(self) -> str:
+        return (
+            '<div style="border-left: 6px solid #757575; background: #f5f5f5; padding: 0.4em 0.8em; '
+            f'color: #212121">{escape(self.text)}</div>'
+        )
+
+
+Shown = Union[Derivation, Notice]
+
+
+@dataclass(frozen=True)
+class Derivations:
+    """The derivations of an exercise's parts, in the order of its answers: ``d["coinw"]``, ``d.parts``."""
+
+    exercise: int
+    items: tuple[tuple[str, Shown], ...]
+
+    @property
+    def parts(self) -> tuple[str, ...]:
+        """The part names, in order."""
+        return tuple(name for name, _ in self.items)
+
+    def __getitem__(self, part: str) -> Shown:
+        for name, d in self.items:
+            if name == part:
+                return d
+        raise KeyError(f"no part {part!r}; the parts are {', '.join(self.parts)}")
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __str__(self) -> str:
+        return "\n\n".join(f"{name} — ex.show({self.exercise}, {name!r}):\n{d}" for name, d in self.items)
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_markdown_(self) -> str:
+        out = []
+        for name, d in self.items:
+            body = d._repr_markdown_() if isinstance(d, Derivation) else f"*{d.text}*"
+            out.append(f"### `{name}` — `ex.show({self.exercise}, {name!r})`\n\n{body}")
+        return "\n\n".join(out)
+
+
+# ---------------------------------------------------------------------- building derivations
+def renamed(lines: Iterable[Line], prefix: str) -> tuple[Line, ...]:
+    """``lines`` with every key prefixed (``"eth_"``): several derivations in one, each line still findable."""
+    return tuple(replace(ln, key=f"{prefix}{ln.key}") for ln in lines)
+
+
+def composed(title: str, parts: Sequence[Iterable[Line]], *lines: Line, rule: str = "", source: str = "") -> Derivation:
+    """One derivation from the lines of several (each an iterable of lines), then ``lines``."""
+    out: list[Line] = [ln for part in parts for ln in part]
+    out += lines
+    return Derivation(title, tuple(out), rule, source)
+
+
+def extended(d: Derivation, *lines: Line, title: str | None = None) -> Derivation:
+    """``d`` with ``lines`` added at the end (the last one is the new result)."""
+    return Derivation(d.title if title is None else title, d.lines + lines, d.rule, d.source)
+
+
+def statement(key: str, why: str) -> Line:
+    """A line that states something (no value)."""
+    return Line(key, "", "", None, why)
