@@ -5,6 +5,7 @@ the explorer re-renders its figure image on each change.
 """
 
 from .base import Explorer
+from .calculator import CalculatorExplorer  # noqa: F401 — no figure: kept out of __all__ (the figure-fallback tests)
 from .cascade import CascadeExplorer
 from .cross import CrossExplorer
 from .isolated import IsolatedExplorer
