@@ -29,9 +29,9 @@ STUDENTS = ("demo", "alice", "bob", "8f3a-2291", "Zoë", "carol", "dave", "eve")
 # exercise (and part) shows a notice: see the report's list of the explanations they need.
 DERIVED: dict[str, dict[int, tuple[str, ...] | None]] = {
     "01": {6: ("on_last", "on_mark")},
-    "02": {1: None, 2: None, 3: ("legacy", "coinw", "binance", "liquidated"), 4: None, 5: None, 7: None},
+    "02": {1: None, 2: None, 3: ("legacy", "coinw", "binance", "liquidated"), 4: None, 5: None, 6: None, 7: None},
     "03": {5: None, 6: ("isolated_lp", "cross_lp", "isolated_loss", "cross_loss")},
-    "04": {1: None, 2: ("step_below", "step_above", "continuous_below", "continuous_above"), 3: None, 6: None,
+    "04": {1: None, 2: ("step_below", "step_above", "continuous_below", "continuous_above"), 3: None, 5: None, 6: None,
            7: ("maintenance_margin",)},
     "05": {1: ("bankruptcy",)},
     "06": {},

@@ -141,3 +141,15 @@ def test_derivation_text_markdown_and_lookup():
     assert _latex("cum_2 = 50,000 × 0.5 %") == r"\text{cum}_{2} = 50{,}000 \times  0.5 \%"
     assert "$" in d._repr_markdown_() and "*Rule:* r" in d._repr_markdown_()
     assert not np.isnan(Line("v", "", "", float("inf")).value) and "∞" in Line("v", "", "", float("inf")).text()
+
+
+@given(st.data())
+def test_largest_size_at_a_leverage_is_derived_row_by_row(data):
+    from strategies import tier_tables
+
+    t = data.draw(tier_tables())
+    lev = data.draw(st.floats(1.0, float(t.max_leverage[0])))
+    d = t.explain_max_size(lev)
+    assert d.result == float(t.max_size_at_leverage(lev))
+    with pytest.raises(ValueError, match="at most the table's highest max leverage"):
+        t.explain_max_size(float(t.max_leverage[0]) * 2)

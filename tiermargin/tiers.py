@@ -387,6 +387,38 @@ class TierTable:
         n_allowed = np.searchsorted(-lev, -x, side="right")  # tiers with max leverage >= x
         return _check.scalar_or_array(self.caps[n_allowed - 1])
 
+    def explain_max_size(self, leverage: float) -> Derivation:
+        """How "how large can I go at this leverage?" is answered: row by row, the max leverage
+        against ``leverage``, then the cap of the last row that allows it (:meth:`max_size_at_leverage`).
+
+        Examples
+        --------
+        >>> d = load_table("binance-usdm-btcusdt-2021").explain_max_size(20)
+        >>> d.result, d.line("answer").why
+        (10000000.0, 'the cap of tier 4, the last whose max leverage is at least 20x')
+        """
+        if np.ndim(leverage):
+            raise ValueError("explain_max_size needs one leverage, not an array")
+        lev = self._require_leverage()
+        x = float(_check.positive("leverage", leverage))
+        if x > lev[0]:
+            raise ValueError(f"leverage must be at most the table's highest max leverage {lev[0]:g}x, got {leverage!r}")
+        lines, last = [], 0
+        for k in range(self.n_tiers):
+            ok = lev[k] >= x
+            last = k if ok else last
+            lines.append(Line(f"tier_{k + 1}", "", "", None,
+                              f"tier {k + 1} ({num(self.floors[k])} to {num(self.caps[k])} {self.unit}): max leverage "
+                              f"{num(lev[k])}x {'≥' if ok else '<'} {num(x)}x — {'allowed' if ok else 'not allowed'}"))
+            if not ok:
+                break
+        sup = " (a supremum: the size must stay below it)" if self.closed == "left" else ""
+        lines.append(Line("answer", "max size", "", float(self.caps[last]),
+                          f"the cap of tier {last + 1}, the last whose max leverage is at least {num(x)}x{sup}"))
+        return Derivation(f"Largest size at {num(x)}x on {self.symbol or self.id or 'the table'}", tuple(lines),
+                          "max leverage never increases with size: every smaller size is allowed too "
+                          "(Binance: 'the larger the position, the lower the leverage')", self.source or "")
+
     # ------------------------------------------------------------------ sizes in other units
     def size_of(self, qty: ArrayLike, price: ArrayLike) -> float | FloatArray:
         """Size in this table's basis of ``qty`` contracts at ``price``: their value in the settle

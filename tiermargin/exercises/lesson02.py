@@ -268,6 +268,7 @@ LARGEST = Exercise(
     title="The largest position allowed at a leverage",
     numbers=_largest_numbers,
     expected=lambda c: bundled_table(c["table"]).max_size_at_leverage(c["leverage"]),
+    derivation=lambda c: bundled_table(c["table"]).explain_max_size(c["leverage"]),
     answer=Function(
         "largest_position",
         ("table", "leverage"),

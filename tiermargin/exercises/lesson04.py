@@ -550,6 +550,7 @@ HOW_LARGE = Exercise(
     title="How large can I go at L×?",
     numbers=_largest_numbers,
     expected=_largest,
+    derivation=lambda n: bundled_table(n["table"]).explain_max_size(n["leverage"]),
     answer=Value(MONEY),
     hint="max leverage falls tier by tier: find the last tier whose max leverage is at least L; the "
     "largest position value is its cap" + _see("Max leverage and how large you can go"),
@@ -557,11 +558,13 @@ HOW_LARGE = Exercise(
         Mistake(
             lambda n: float(bundled_table(n["table"]).floors[_largest_tier(n)]),
             "that is the floor of the last tier allowing L: the whole tier allows it, up to its cap",
+            line="answer",
         ),
         Mistake(
             lambda n: float(bundled_table(n["table"]).caps[_largest_tier(n) + 1]),
             "that is the cap of the next tier, whose max leverage is below L: a position that large "
             "may not use L×",
+            line=lambda n: f"tier_{_largest_tier(n) + 2}",
         ),
     ),
 )
