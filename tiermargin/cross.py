@@ -46,6 +46,10 @@ coordinate), Bybit's "Fee to Close Position = Order Quantity × Bankruptcy Price
 Contract)"). Neither depends on the marks, so health stays piecewise affine in each price
 coordinate. With ``fee_at`` "entry" or "bankruptcy" the fee is charged per position, also under
 ``tier_rule="net"`` (whose ``"mark"`` reserve is on the net contracts, CoinW's formula).
+
+:meth:`CrossAccount.explain_liquidation_price` redoes the liquidation price search by hand: each
+position's PnL and each group's requirement, the breakpoints, health on each piece between them, and
+the root of the piece where it reaches 0 (a closed form where health is affine there).
 """
 
 from __future__ import annotations
@@ -59,6 +63,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from . import _check
 from ._check import FloatArray
+from .derivation import Derivation, Line, num, pct
 from .isolated import _FEE_AT, _REQUIREMENT_AT, FeeAt, LiquidationPrice, MarginRatios, RequirementAt
 from .tiers import TierTable
 
@@ -514,11 +519,67 @@ class CrossAccount:
         def h(x: FloatArray) -> FloatArray:
             return np.asarray(self.health({**prices, underlying: x}))
 
-        grid = np.concatenate((np.geomspace(p0 * 1e-6, p0 * 1e6, 4001), _piece_samples(h, p0, breaks)))
+        grid = np.concatenate((np.geomspace(p0 / _SEARCH, p0 * _SEARCH, 4001), _piece_samples(h, p0, breaks)))
         below = _first_crossing(h, p0, grid[grid <= p0])
         above = _first_crossing(h, p0, grid[grid >= p0])
         return (LiquidationPrice(below, True, 0) if below is not None else LiquidationPrice(0.0, False, 0),
                 LiquidationPrice(above, True, 0) if above is not None else LiquidationPrice(np.inf, False, 0))
+
+    def explain_liquidation_price(self, prices: Prices, underlying: str,
+                                  side: Literal["below", "above"] = "below") -> Derivation:
+        """How the liquidation price of ``underlying`` on one ``side`` is found, line by line.
+
+        The derivation redoes :meth:`liquidation_prices` by hand: each position's PnL and each tier
+        group's requirement at the current prices, the collateral (after haircuts), health now;
+        what is held fixed (the other underlyings at their prices); each tier group's breakpoints
+        (the prices at which its size crosses a tier cap: ``P = cap ÷ (Q·FV)`` linear,
+        ``Q·FV ÷ cap`` inverse) between the current price and the answer; health at the ends of
+        each piece between breakpoints, walking away from the current price, and the piece where
+        it reaches 0. Inside a piece no tier changes, so health is affine in ``P`` (linear
+        contracts, or inverse ones valued in USD) or in ``1/P`` (inverse ones in their coin): the
+        root is the closed form ``u* = u₁ − h₁ ÷ k`` of the line through two evaluations of health,
+        checked at a third price (where health is neither — contracts of both kinds, a collateral
+        haircut slice — the two evaluations bracket a bisection). Where health jumps to ≤ 0 at a
+        step table's boundary, the boundary is the answer. With one position it is the isolated
+        liquidation price (Binance: cross with wallet WB is isolated with margin WB).
+
+        Parameters
+        ----------
+        prices : mapping underlying (or currency) → price
+            The current prices, one number each.
+        underlying : str
+            The underlying whose price moves; every other price is held.
+        side : {"below", "above"}
+            Which of the two prices of :meth:`liquidation_prices`.
+
+        Returns
+        -------
+        Derivation
+            Its result is the liquidation price, or None (the last line says why) where health
+            stays positive on that side.
+
+        Raises
+        ------
+        ValueError
+            A bad ``side``, an untraded ``underlying``, a price that is not one positive number,
+            or an account already liquidated at ``prices``.
+
+        Examples
+        --------
+        Binance's cross example: a BTC long and an ETH short share 20,000 USDT; ETH held at 3,000.
+
+        >>> import tiermargin as tm
+        >>> btc = Instrument("BTCUSDT", tm.load_table("binance-usdm-btcusdt-2021"), "BTC")
+        >>> eth = Instrument("ETHUSDT", tm.TierTable.single(0.005, max_leverage=100), "ETH")
+        >>> acc = CrossAccount([btc, eth], {"USDT": 20_000},
+        ...                    [Position("BTCUSDT", "long", 2, 60_000), Position("ETHUSDT", "short", 10, 3_000)])
+        >>> d = acc.explain_liquidation_price({"BTC": 60_000, "ETH": 3_000}, "BTC")
+        >>> round(d.result, 6) == round(acc.liquidation_prices({"BTC": 60_000, "ETH": 3_000}, "BTC")[0].price, 6)
+        True
+        >>> d.line("root").formula, d.lines[-1].why
+        ('u* = u_1 − h_1 ÷ k', 'health = 0 inside the piece, in tier 2 of BTCUSDT long')
+        """
+        return _explain_liquidation(self, prices, underlying, side)
 
     def _breakpoints(self, underlying: str) -> FloatArray:
         """Prices of ``underlying`` at which a notional tier group crosses a boundary (none where the
@@ -550,6 +611,12 @@ class CrossAccount:
         return replace(self, balances=balances)
 
 
+_SEARCH = 1e6
+"""The liquidation price search runs from ``P0 ÷ _SEARCH`` to ``P0 × _SEARCH``."""
+_INSIDE = 1e-9
+"""Relative step just inside a piece's end (a step table jumps at the end itself)."""
+
+
 def _piece_samples(h: Callable[[FloatArray], FloatArray], p0: float, breaks: FloatArray) -> FloatArray:
     """Prices at which to sample health so that no sign change between two samples is missed.
 
@@ -561,10 +628,20 @@ def _piece_samples(h: Callable[[FloatArray], FloatArray], p0: float, breaks: Flo
     from three interior points. A sign change that the samples miss would need two roots between
     two neighbouring samples, which this form does not allow.
     """
-    edges = np.unique(np.concatenate(([p0 * 1e-6], breaks[(breaks > p0 * 1e-6) & (breaks < p0 * 1e6)], [p0 * 1e6])))
+    lo_end, hi_end = p0 / _SEARCH, p0 * _SEARCH
+    edges = np.unique(np.concatenate(([lo_end], breaks[(breaks > lo_end) & (breaks < hi_end)], [hi_end])))
     lo, hi = edges[:-1], edges[1:]
-    near = np.concatenate((lo * (1 + 1e-9), hi * (1 - 1e-9)))
-    wide = hi > lo * (1 + 1e-6)  # narrower pieces are covered by the samples at their ends
+    near = np.concatenate((lo * (1 + _INSIDE), hi * (1 - _INSIDE)))
+    return np.concatenate((edges, near, _piece_minima(h, lo, hi)))
+
+
+def _piece_minima(h: Callable[[FloatArray], FloatArray], lo: FloatArray, hi: FloatArray) -> FloatArray:
+    """The minimum ``√(b/a)`` of health ``a·P + b/P + c`` in each piece ``(lo, hi)`` that has one
+    strictly inside (``a, b > 0``), the coefficients fitted exactly from three interior points;
+    pieces narrower than a relative 1e-6 are skipped (the samples at their ends cover them)."""
+    wide = hi > lo * (1 + 1e-6)
+    if not wide.any():
+        return np.empty(0)
     lo, hi = lo[wide], hi[wide]
     mid, r = np.sqrt(lo * hi), np.sqrt(hi / lo)
     z = r[:, None] ** np.array([-0.5, 0.0, 0.5])  # three interior points per piece, as x = mid·z
@@ -575,7 +652,7 @@ def _piece_samples(h: Callable[[FloatArray], FloatArray], p0: float, breaks: Flo
         big_a, big_b, _ = np.moveaxis(np.linalg.solve(design, y[..., None])[..., 0], -1, 0)
         crit = mid * np.sqrt(big_b / big_a)
     inside = (big_a > 0) & (big_b > 0) & np.isfinite(crit) & (crit > lo) & (crit < hi)
-    return np.concatenate((edges, near, crit[inside]))
+    return crit[inside]
 
 
 def _first_crossing(h, p0: float, points: FloatArray, sections: int = 64) -> float | None:
@@ -605,3 +682,308 @@ def _first_crossing(h, p0: float, points: FloatArray, sections: int = 64) -> flo
             lo, hi = (lo if k == 0 else float(cuts[k - 1])), float(cuts[k])
         else:
             lo = float(cuts[-1])
+
+
+# ---------------------------------------------------------------------- explanation
+_TIER_RULE = {"position": "tiers per position (Binance, Bybit)",
+              "net": "tiers per pair on |long − short| contracts (CoinW cross single-currency, HTX)",
+              "underlying": "tiers per underlying across expiries, contracts summed (OKX cross)"}
+_SOURCE = ("Binance FAQ 'How to Calculate Liquidation Price of USDⓈ-M Futures Contracts', cross: "
+           "LP = (WB − TMM1 + UPNL1 + cum − s·Q·EP)/(Q·MMR − s·Q), the other contracts' maintenance margin "
+           "TMM1 and PnL UPNL1 held; the source articles' cross formula (balance + RPL + UPL) against MMR + fee")
+_FEE_SOURCE = {"bankruptcy": "Bybit help 'How to calculate Liquidation Price (Inverse Contract)', cross margin: the "
+                             "fee to close at the bankruptcy price", "entry": "", "mark": ""}
+
+
+class _Walk(NamedTuple):
+    """Where health first reaches ≤ 0 walking from the current price: the pieces visited
+    ``(near, far, health just inside near, health just inside far)``, and either a ``boundary``
+    (health ≤ 0 from a tier boundary on) with health on both sides, or a ``bracket`` inside a piece
+    ``((P₁, h₁ > 0), (P₂, h₂ ≤ 0))``, or neither (no liquidation price on that side)."""
+
+    pieces: list[tuple[float, float, float, float]]
+    boundary: tuple[float, float, float] | None = None
+    bracket: tuple[tuple[float, float], tuple[float, float]] | None = None
+
+
+def _toward(x: float, y: float) -> float:
+    """``x`` moved a relative :data:`_INSIDE` toward ``y``."""
+    return float(x * (1 + _INSIDE * np.sign(y - x)))
+
+
+def _walk(h: Callable[[FloatArray], FloatArray], p0: float, ends: list[float]) -> _Walk:
+    """Health sampled piece by piece from ``p0`` (healthy) through ``ends`` (the breakpoints in
+    order, then the end of the search) at the prices :func:`_piece_samples` uses: just inside each
+    end, the interior minimum, the boundary itself."""
+    pieces: list[tuple[float, float, float, float]] = []
+    near, prev = p0, (p0, float(h(np.asarray(p0))))
+    for far in ends:
+        crit = _piece_minima(h, np.array([min(near, far)]), np.array([max(near, far)]))
+        samples = ([("start", _toward(near, far))] if near != p0 else []) + [("min", float(c)) for c in crit] + \
+                  [("end", _toward(far, near)), ("edge", far)]
+        h_start = prev[1]
+        for kind, x in samples:
+            hx = float(h(np.asarray(x)))
+            if kind == "start":
+                h_start = hx
+            if hx <= 0 and kind in ("start", "edge"):  # at a boundary: the pieces before it are healthy
+                return _Walk(pieces, boundary=(near if kind == "start" else far, prev[1], hx))
+            if hx <= 0:
+                pieces.append((near, far, h_start, hx))
+                return _Walk(pieces, bracket=(prev, (x, hx)))
+            if kind == "end":
+                pieces.append((near, far, h_start, hx))
+            prev = (x, hx)
+        near = far
+    return _Walk(pieces)
+
+
+def _group_label(acc: CrossAccount, inst: Instrument, legs: list[Position]) -> str:
+    if acc.tier_rule == "position":
+        return f"{inst.symbol} {'long' if legs[0].side > 0 else 'short'}"
+    if acc.tier_rule == "net":
+        return f"{inst.symbol} net"
+    return f"{inst.underlying} in {inst.settle}"
+
+
+def _upl_line(i: int, p: Position, inst: Instrument, mark: float) -> Line:
+    c, s, qfv = inst.table.contract, p.side, p.qty * inst.table.contract.face_value
+    why = f"{p.symbol} {'long' if s > 0 else 'short'} {num(p.qty)} from {num(p.entry)}, {inst.underlying} at {num(mark)}"
+    if c.kind == "linear":
+        return Line(f"upl_{i}", "UPL = s × Q × FV × (P − EP)", f"{num(s)} × {num(qfv)} × ({num(mark)} − {num(p.entry)})",
+                    s * qfv * (mark - p.entry) + 0.0, why)
+    return Line(f"upl_{i}", "UPL = s × Q × FV × (1/EP − 1/P)",
+                f"{num(s)} × {num(qfv)} × (1/{num(p.entry)} − 1/{num(mark)})", s * qfv * (1 / p.entry - 1 / mark) + 0.0, why)
+
+
+def _collateral_lines(acc: CrossAccount, prices: Prices) -> list[Line]:
+    """Each position's PnL, then each currency's collateral: ``p_c × (balance + RPL + UPL)`` after haircuts."""
+    lines: list[Line] = []
+    upl: dict[str, list[float]] = {c: [] for c in acc.currencies}
+    for i, p in enumerate(acc.positions, 1):
+        inst = acc.instrument(p.symbol)
+        lines.append(_upl_line(i, p, inst, float(acc._mark(inst, prices))))
+        upl[inst.settle].append(float(lines[-1].value))
+    multi = acc.currency == "USD"
+    for c, pnl in upl.items():
+        base = acc.balances.get(c, 0.0) + acc.realized_pnl.get(c, 0.0)
+        amount = base + sum(pnl)
+        px = float(acc._price_of(c, prices))
+        haircut = acc.haircuts.get(c) if multi else None
+        value = float(haircut.value(amount * px)) if haircut else amount * px
+        inner = f"{num(acc.balances.get(c, 0.0))} + {num(acc.realized_pnl.get(c, 0.0))} + {num(sum(pnl))}"
+        formula, numbers = "balance + RPL + UPL", f"{inner}"
+        if multi:
+            formula, numbers = f"p × ({formula})", f"{num(px)} × ({inner})"
+        if haircut:
+            formula, numbers = f"haircut({formula})", f"haircut({numbers})"
+        why = f"{c}" + (f", haircut slices {haircut.bounds} at {haircut.rates}" if haircut else "")
+        lines.append(Line(f"collateral_{c}", f"collateral_{c} = {formula}", numbers, value, why))
+    return lines
+
+
+def _group_requirement_lines(acc: CrossAccount, prices: Prices, g: int, inst: Instrument, legs: list[Position],
+                             contracts: float) -> list[Line]:
+    """A tier group's maintenance margin (its row, by :meth:`TierTable.explain`) and fee reserve."""
+    t, c, f = inst.table, inst.table.contract, acc.fee_rate
+    mark = float(acc._mark(inst, prices))
+    at = mark if acc.requirement_at == "mark" else legs[0].entry
+    size = float(t.size_of(contracts, at))
+    mm = t.explain(size, float(t.unit_value(at)))
+    label = f"{_group_label(acc, inst, legs)}, {num(contracts)} contracts"
+    valued = f"valued at {'the mark' if acc.requirement_at == 'mark' else 'entry'} {num(at)}"
+    lines = [Line(f"mm_{g}", "MM", mm.line("mm").numbers, mm.result, f"{label}, {mm.line('tier').why}, {valued}")]
+    if f == 0:
+        return lines
+    if acc.fee_at == "mark":
+        value = float(c.value(contracts, at))
+        lines.append(Line(f"fee_{g}", "fee = f × value", f"{pct(f)} × {num(value)}", f * value, valued))
+    elif acc.fee_at == "entry":
+        values = [float(c.value(p.qty, p.entry)) for p in legs]
+        lines.append(Line(f"fee_{g}", "fee = f × Σ value at entry", f"{pct(f)} × ({' + '.join(map(num, values))})",
+                          f * sum(values), "each leg at its entry"))
+    else:
+        u_b = acc._bankruptcy_root(acc._legs_by_underlying()[(inst.underlying, inst.settle)], inst.settle, f)
+        u_b = u_b if np.isfinite(u_b) and u_b > 0 else 0.0
+        qfv = sum(p.qty for p in legs) * c.face_value
+        where = f"bankruptcy price of {inst.underlying} {num(c.price_of(u_b))}" if u_b else "no bankruptcy price: no fee"
+        lines.append(Line(f"fee_{g}", "fee = f × Q × FV × u_B", f"{pct(f)} × {num(qfv)} × {num(u_b)}", f * qfv * u_b,
+                          f"{where} (u = {'P' if c.kind == 'linear' else '1/P'})"))
+    return lines
+
+
+def _order_line(acc: CrossAccount, j: int, o: Order) -> Line:
+    inst = acc.instrument(o.symbol)
+    c, f = inst.table.contract, acc.fee_rate
+    value = float(c.value(o.qty, o.price))
+    rate = float(inst.table.rate(value if inst.table.basis == "notional" else o.qty))
+    why = f"order {o.symbol} {'buy' if o.side > 0 else 'sell'} {num(o.qty)} at {num(o.price)}: the tier of its own size"
+    if acc.fee_at == "bankruptcy":
+        u_b = max(float(c.coordinate(o.price)) * (1 - c.sigma * o.side / o.leverage), 0.0)
+        fee = f * o.qty * c.face_value * u_b
+        return Line(f"order_{j}", "requirement = MMR × value + f × Q × FV × u_B",
+                    f"{pct(rate)} × {num(value)} + {pct(f)} × {num(o.qty * c.face_value)} × {num(u_b)}",
+                    rate * value + fee, why + ", fee at its own bankruptcy price")
+    return Line(f"order_{j}", "requirement = (MMR + f) × value", f"({pct(rate)} + {pct(f)}) × {num(value)}",
+                (rate + f) * value, why)
+
+
+def _health_now_lines(acc: CrossAccount, prices: Prices) -> list[Line]:
+    """Collateral, every requirement, and health at ``prices``, by hand (the last line is health)."""
+    lines = _collateral_lines(acc, prices)
+    collateral = sum(float(ln.value) for ln in lines if ln.key.startswith("collateral_"))
+    terms: list[tuple[float, float]] = []  # (p_c, requirement in c)
+    for g, (inst, legs, contracts) in enumerate(acc._tier_legs(), 1):
+        group = _group_requirement_lines(acc, prices, g, inst, legs, contracts)
+        lines += group
+        terms += [(float(acc._price_of(inst.settle, prices)), float(ln.value)) for ln in group]
+    for j, o in enumerate((o for o in acc.orders if not o.reduce_only), 1):
+        lines.append(_order_line(acc, j, o))
+        terms.append((float(acc._price_of(acc.instrument(o.symbol).settle, prices)), float(lines[-1].value)))
+    multi = acc.currency == "USD"
+    shown = " + ".join(f"{num(px)} × {num(r)}" if multi else num(r) for px, r in terms) if len(terms) > 1 else ""
+    requirement = sum(px * r for px, r in terms)
+    lines.append(Line("requirement", "requirement = Σ p × (MM + fee)" if multi else "requirement = Σ (MM + fee)",
+                      shown, requirement, "every tier group and open order"))
+    lines.append(Line("health_now", "health = Σ collateral − requirement", f"{num(collateral)} − {num(requirement)}",
+                      collateral - requirement, "> 0: the account is healthy at the current prices"))
+    return lines
+
+
+def _break_lines(acc: CrossAccount, underlying: str, p0: float, until: float) -> list[Line]:
+    """Each tier group on ``underlying``: the prices strictly between ``p0`` and ``until`` where its
+    size crosses a tier cap (none for a contracts basis or a requirement valued at entry)."""
+    lines = []
+    for g, (inst, legs, contracts) in enumerate(acc._tier_legs(), 1):
+        if inst.underlying != underlying:
+            continue
+        t, c = inst.table, inst.table.contract
+        label = f"{_group_label(acc, inst, legs)}, {num(contracts)} contracts"
+        if acc.requirement_at == "entry" or t.basis == "contracts" or contracts == 0:
+            why = ("valued at entry" if acc.requirement_at == "entry" else
+                   "sized in contracts" if t.basis == "contracts" else "no net contracts")
+            lines.append(Line(f"breaks_{g}", "", "", None, f"{label}: {why}, its tier does not move with the price"))
+            continue
+        qfv = contracts * c.face_value
+        found = [(k + 1, float(cap), float(cap / qfv if c.kind == "linear" else qfv / cap))
+                 for k, cap in enumerate(t.caps[:-1])]
+        found = sorted((x for x in found if (x[2] - p0) * (until - p0) > 0 and abs(x[2] - p0) <= abs(until - p0) * (1 + 1e-12)),
+                       key=lambda x: abs(x[2] - p0))
+        formula = "P = cap ÷ (Q·FV)" if c.kind == "linear" else "P = Q·FV ÷ cap"
+        crossed = "; ".join(f"cap {num(cap)} → P = {num(px)} (tier {k} | {k + 1})" for k, cap, px in found)
+        lines.append(Line(f"breaks_{g}", formula if found else "", "", None,
+                          f"{label}, Q·FV = {num(qfv)}: " + (crossed or f"no tier cap from {num(p0)} to {num(until)}")))
+    return lines
+
+
+def _tiers_at(acc: CrossAccount, underlying: str, price: float) -> str:
+    """The tier of each group on ``underlying`` at ``price``."""
+    out = []
+    for inst, legs, contracts in acc._tier_legs():
+        if inst.underlying == underlying:
+            at = price if acc.requirement_at == "mark" else legs[0].entry
+            k = int(inst.table.tier_index(float(inst.table.size_of(contracts, at)))) + 1
+            out.append(f"tier {k} of {_group_label(acc, inst, legs)}")
+    return ", ".join(out)
+
+
+def _affine_root(acc: CrossAccount, h: Callable[[FloatArray], FloatArray], at: Callable[[float], Prices],
+                 bracket: tuple[tuple[float, float], tuple[float, float]]) -> list[Line] | None:
+    """The closed-form root of the line through the two evaluations of health, in the coordinate
+    (``P`` or ``1/P``) in which health is affine there — checked at a third price — or None."""
+    (p1, h1), (p2, h2) = bracket
+    pm = float(np.sqrt(p1 * p2))
+    hm = float(h(np.asarray(pm)))
+    scale = max(float(np.abs(acc.state(at(x)).equity) + np.abs(acc.state(at(x)).requirement)) for x in (p1, pm, p2))
+    best = None
+    for name, coord in (("P", lambda x: x), ("1/P", lambda x: 1 / x)):
+        u1, u2, um = coord(p1), coord(p2), coord(pm)
+        off = abs(hm - (h1 + (um - u1) * (h2 - h1) / (u2 - u1)))
+        if off <= 1e-11 * scale and (best is None or off < best[0]):
+            best = (off, name, u1, u2)
+    if best is None:
+        return None
+    off, name, u1, u2 = best
+    k = float((h2 - h1) / (u2 - u1))
+    u = float(u1 - h1 / k)
+    return [Line("form", "", "", None, f"no tier changes between P_1 and P_2: health is affine in u = {name}, "
+                                       f"h(u) = h_1 + k × (u − u_1) (at a third price {num(pm)} it is off the line by "
+                                       f"{num(off, 2)})"),
+            Line("slope", "k = (h_2 − h_1) ÷ (u_2 − u_1)", f"({num(h2)} − {num(h1)}) ÷ ({num(u2)} − {num(u1)})", k),
+            Line("root", "u* = u_1 − h_1 ÷ k", f"{num(u1)} − {num(h1)} ÷ {num(k)}", u),
+            Line("liquidation_price", "LP = u*" if name == "P" else "LP = 1 ÷ u*", "" if name == "P" else f"1 ÷ {num(u)}",
+                 u if name == "P" else 1 / u)]
+
+
+def _explain_liquidation(acc: CrossAccount, prices: Prices, underlying: str, side: str) -> Derivation:
+    """:meth:`CrossAccount.explain_liquidation_price`."""
+    _check.one_of("side", side, ("below", "above"))
+    insts = [i for i in acc.instruments if i.underlying == underlying]
+    if not insts:
+        raise ValueError(f"underlying {underlying!r} is not traded in this account")
+    for name, v in prices.items():
+        if np.ndim(v):
+            raise ValueError(f"prices[{name!r}] must be one price, not an array: the explanation is of one state")
+    p0 = float(acc._mark(insts[0], prices))
+    if float(np.asarray(acc.health(prices))) <= 0:
+        raise ValueError("the account is already liquidated at these prices (health ≤ 0)")
+
+    def at(x: float) -> Prices:
+        return {**prices, underlying: x}
+
+    def h(x: FloatArray) -> FloatArray:
+        return np.asarray(acc.health({**prices, underlying: x}))
+
+    down = side == "below"
+    limit = p0 / _SEARCH if down else p0 * _SEARCH
+    breaks = np.unique(acc._breakpoints(underlying))
+    ahead = sorted((float(b) for b in breaks if (b < p0 if down else b > p0) and min(p0, limit) < b < max(p0, limit)),
+                   key=lambda b: abs(b - p0))
+    walk = _walk(h, p0, ahead + [limit])
+    until = walk.boundary[0] if walk.boundary else walk.bracket[1][0] if walk.bracket else limit
+
+    held = sorted({i.underlying for i in acc.instruments if i.underlying != underlying and i.underlying in prices})
+    held_why = ("held fixed: " + ", ".join(f"{u} at {num(float(np.asarray(prices[u])))}" for u in held) if held
+                else f"only {underlying} moves") + "; balances, realized PnL and open orders unchanged"
+    lines = [Line("mark", "P_0", "", p0, f"the current price of {underlying}")] + _health_now_lines(acc, prices)
+    lines += [Line("held", "", "", None, held_why)] + _break_lines(acc, underlying, p0, until)
+    for i, (near, far, h_near, h_far) in enumerate(walk.pieces, 1):
+        last = i == len(walk.pieces) and walk.bracket is not None
+        lines.append(Line(f"piece_{i}", "", "", None, f"P from {num(near)} to {num(far)}: health {num(h_near)} → "
+                                                      f"{num(h_far)}" + (", reaches ≤ 0 here" if last else ", > 0")))
+    lines += _answer_lines(acc, h, at, walk, underlying, side, p0, limit)
+    rule = (f"health = Σ collateral − Σ requirement reaches 0 as {underlying} moves {side} {num(p0)}, every other "
+            f"price held (cross margin: one health figure for the account); {_TIER_RULE[acc.tier_rule]}; maintenance "
+            f"margin valued at {'the mark' if acc.requirement_at == 'mark' else 'each entry'}"
+            + (f", fee reserve {pct(acc.fee_rate)} valued {'with it' if acc.fee_at == 'mark' else 'at ' + acc.fee_at}"
+               if acc.fee_rate else ""))
+    source = "; ".join(x for x in (_SOURCE, _FEE_SOURCE[acc.fee_at] if acc.fee_rate else "") if x)
+    return Derivation(f"Liquidation price of {underlying} {side} {num(p0)}", tuple(lines), rule, source)
+
+
+def _answer_lines(acc: CrossAccount, h: Callable[[FloatArray], FloatArray], at: Callable[[float], Prices],
+                  walk: _Walk, underlying: str, side: str, p0: float, limit: float) -> list[Line]:
+    """The last lines: the boundary health jumps at, the root in its piece, or why there is none."""
+    if walk.boundary:
+        b, before, after = walk.boundary
+        step = any(i.table.form == "step" for i, _, _ in acc._tier_legs() if i.underlying == underlying)
+        how = "jumps (a step table charges the whole group at the next tier's rate)" if step else "falls"
+        return [Line("jump", "", "", None, f"across the tier boundary {num(b)} health {how} from {num(before)} to "
+                                           f"{num(after)}: it reaches ≤ 0 at the boundary, not inside a piece"),
+                Line("liquidation_price", "LP", "", b, f"the tier boundary; {_tiers_at(acc, underlying, b)}")]
+    if walk.bracket:
+        (p1, h1), (p2, h2) = walk.bracket
+        lines = [Line("h_1", "h_1 = health(P_1)", f"health({num(p1)})", h1, "> 0"),
+                 Line("h_2", "h_2 = health(P_2)", f"health({num(p2)})", h2, "≤ 0: the root lies between")]
+        root = _affine_root(acc, h, at, walk.bracket)
+        if root is None:
+            lp = _first_crossing(h, p1, np.array([p2]))
+            root = [Line("form", "", "", None, "health is affine neither in P nor in 1/P between P_1 and P_2 (contracts "
+                                               "of both kinds, or a collateral haircut slice): bisected between them"),
+                    Line("liquidation_price", "LP", "", lp)]
+        final = root[-1]
+        root[-1] = replace(final, why=f"health = 0 inside the piece, in {_tiers_at(acc, underlying, float(final.value))}")
+        return lines + root
+    return [Line("liquidation_price", "", "", None,
+                 f"no liquidation price {side}: health stays > 0 from {num(p0)} to {num(limit)}, the end of the search "
+                 f"(P_0 {'÷' if side == 'below' else '×'} 10⁶)")]

@@ -14,10 +14,14 @@ mark price"), built in three steps, all vectorized over time:
    median-of-three (:func:`funding_mark_price`, Binance): ``median(P1, P2, last)`` with
    ``P1 = index·(1 + funding rate·time to funding/interval)`` and ``P2 = index + MA(basis)``.
    Aevo's worked example: index 2,000, rate 0.005, half of a 1-hour interval → P1 = 2,005.
+
+:func:`explain_mark_price` shows one time's mark worked by hand: the venues and their weights, the
+index, the basis samples averaged, the moving average and the mark (lesson 01).
 """
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
 import numpy as np
@@ -25,6 +29,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from . import _check
 from ._check import FloatArray
+from .derivation import Derivation, Line, num, pct
 
 if TYPE_CHECKING:
     from .market import Market
@@ -249,3 +254,130 @@ def mark_prices(
         mark = np.asarray(funding_mark_price(idx.price, ma, market.last, market.funding_rate,
                                              market.time_to_funding, market.funding_interval))
     return MarkPrices(idx, ma, mark)
+
+
+# ---------------------------------------------------------------------- explanation
+_SHOWN = 6
+"""Windows of up to this many samples are shown in full; longer ones as a count and a sum."""
+_MARK_RULE = {
+    "okx": ("mark = spot index + basis moving average (OKX)",
+            "source articles: 'Mark Price = Spot Index Price + Basis Moving Average'; index rules: OKX / CoinW "
+            "(reference/FORMULAS.md 'Mark price and index')"),
+    "median3": ("perpetual mark = median(P1, P2, last price), P1 = index·(1 + funding rate·time to funding/interval), "
+                "P2 = index + basis moving average (Binance)",
+                "Binance mark price (median of three); Aevo's worked example for P1 (index 2,000, rate 0.005, half of "
+                "a 1-hour interval → 2,005); index rules: OKX / CoinW (reference/FORMULAS.md 'Mark price and index')"),
+}
+
+
+def explain_mark_price(market: Market, at: int = -1, window: float = 300.0, threshold: float = 0.05,
+                       weights: ArrayLike | None = None, max_age: float | None = None,
+                       form: Literal["okx", "median3"] = "okx") -> Derivation:
+    """How the mark price at one time of :func:`mark_prices` is computed, by hand.
+
+    Lines: each venue's quote (stale ones dropped), the median of the fresh ones and each venue's
+    distance from it against ``threshold``, the index (the weighted average of the kept venues,
+    or the median where more than one venue deviates); the basis ``last − index`` of every sample in
+    the window ``(t − window, t]`` (a window of up to six samples in full, a longer one as a
+    count and a sum), its mean, and the mark: ``index + MA`` (OKX), or for ``form="median3"`` the
+    three candidates ``P1 = index·(1 + rate·time to funding/interval)``, ``P2 = index + MA`` and the
+    last price, and their median. The last line equals ``mark_prices(...).mark[at]``.
+
+    Parameters
+    ----------
+    market : Market
+    at : int
+        Which sample (an index into ``market.times``; negative counts from the end).
+    window, threshold, weights, max_age, form
+        As in :func:`mark_prices`.
+
+    Returns
+    -------
+    Derivation
+
+    Raises
+    ------
+    ValueError
+        ``at`` outside the samples (or not an integer), or a bad parameter of :func:`mark_prices`.
+
+    Examples
+    --------
+    >>> from tiermargin.market import synthetic_market
+    >>> m = synthetic_market(seed=1, duration=60, step=20)
+    >>> d = explain_mark_price(m, at=3, window=45)
+    >>> d.result == float(mark_prices(m, window=45).mark[3]), d.line("window").why
+    (True, '3 samples in (15, 60]: t = 20, 40, 60')
+    >>> print(d.lines[-1].formula)
+    mark = index + MA
+    """
+    n = len(market.times)
+    if isinstance(at, bool) or not isinstance(at, (int, np.integer)) or not -n <= at < n:
+        raise ValueError(f"at must be a sample index in [{-n}, {n}), got {at!r}")
+    i = int(at) % n
+    res = mark_prices(market, window, threshold, weights, max_age, form)  # checks every parameter
+    lines = _index_lines(market, i, weights, threshold, max_age)
+    index = float(lines[-1].value)
+    lines += _basis_lines(market.times, market.last, res.index.price, i, float(window))
+    ma = float(lines[-1].value)
+    p2 = Line("p2" if form == "median3" else "mark", "P2 = index + MA" if form == "median3" else "mark = index + MA",
+              f"{num(index)} + {num(ma)}", index + ma)
+    if form == "okx":
+        lines.append(p2)
+    else:
+        r, ttf, iv = float(market.funding_rate[i]), float(market.time_to_funding[i]), float(market.funding_interval)
+        p1 = Line("p1", "P1 = index × (1 + rate × time to funding ÷ interval)",
+                  f"{num(index)} × (1 + {pct(r)} × {num(ttf)} ÷ {num(iv)})", index * (1 + r * ttf / iv))
+        p3 = Line("last", "P3 = last", "", float(market.last[i]), "the perpetual's last trade")
+        three = [float(x.value) for x in (p1, p2, p3)]
+        lines += [p1, p2, p3, Line("mark", "mark = median(P1, P2, P3)", f"median({', '.join(map(num, three))})",
+                                   sorted(three)[1], "the middle one of the three")]
+    rule, source = _MARK_RULE[form]
+    return Derivation(f"Mark price at t = {num(market.times[i])}", tuple(lines), rule, source)
+
+
+def _index_lines(market: Market, i: int, weights: ArrayLike | None, threshold: float,
+                 max_age: float | None) -> list[Line]:
+    """The venues at time ``i``, the median of the fresh ones, the outliers, and the index, by hand
+    (the rules of :func:`index_price`)."""
+    q = market.spot[i].astype(float)
+    w = np.ones(q.size) if weights is None else np.asarray(weights, dtype=float)
+    fresh = (np.ones(q.size, dtype=bool) if max_age is None
+             else market.times[i] - market.quote_times[i] <= max_age)
+    med = float(np.median(q[fresh]))
+    out = fresh & (np.abs(q - med) > threshold * med)
+    notes = [f"{v} {num(x)}" + (" (stale: dropped)" if not f else
+                                f" ({num(100 * abs(x - med) / med, 4)} % from m: outlier)" if o else "")
+             for v, x, f, o in zip(market.venues, q, fresh, out)]
+    lines = [Line("quotes", "", "", None, "spot quotes: " + ", ".join(notes)),
+             Line("median", "m = median of the fresh quotes", f"median({', '.join(num(x) for x in q[fresh])})", med)]
+    kept = np.flatnonzero(fresh & ~out & (w > 0))
+    if out.sum() > 1 or kept.size == 0:
+        why = (f"{int(out.sum())} venues are over {pct(threshold)} from m" if out.sum() > 1
+               else "no weighted venue is left") + ": the index is the median"
+        return lines + [Line("index", "index = m", "", med, why)]
+    terms = " + ".join(f"{num(w[k])} × {num(q[k])}" for k in kept)
+    weight = " + ".join(num(w[k]) for k in kept)
+    return lines + [Line("index", "index = Σ w × quote ÷ Σ w", f"({terms}) ÷ ({weight})",
+                         math.fsum(w[k] * q[k] for k in kept) / math.fsum(w[k] for k in kept),
+                         f"the fresh venues within {pct(threshold)} of m, at their weights")]
+
+
+def _basis_lines(times: FloatArray, last: FloatArray, index: FloatArray, i: int, window: float) -> list[Line]:
+    """The basis samples in the window ``(t_i − window, t_i]`` and their mean."""
+    t = float(times[i])
+    inside = np.flatnonzero(times[: i + 1] > t - window)  # the samples up to i, as basis_moving_average
+    basis = [float(last[j] - index[j]) for j in inside]
+    where = f"{len(inside)} samples in ({num(t - window)}, {num(t)}]"
+    if len(inside) <= _SHOWN:
+        lines = [Line("window", "", "", None, f"{where}: t = {', '.join(num(times[j]) for j in inside)}")]
+        lines += [Line(f"basis_{k}", f"b_{k} = last − index", f"{num(last[j])} − {num(index[j])}", b,
+                       f"t = {num(times[j])}") for k, (j, b) in enumerate(zip(inside, basis), 1)]
+        shown = " + ".join(num(b) for b in basis)
+        return lines + [Line("basis_ma", "MA = (b_1 + … + b_n) ÷ n", f"({shown}) ÷ {len(basis)}",
+                             math.fsum(basis) / len(basis))]
+    total = math.fsum(basis)
+    return [Line("window", "", "", None, f"{where}: t = {num(times[inside[0]])} … {num(times[inside[-1]])}"),
+            Line("basis_sum", "Σ b = Σ (last − index)", "", total,
+                 f"from b = {num(basis[0])} at t = {num(times[inside[0]])} to {num(basis[-1])} at "
+                 f"t = {num(times[inside[-1]])}"),
+            Line("basis_ma", "MA = Σ b ÷ n", f"{num(total)} ÷ {len(basis)}", total / len(basis))]

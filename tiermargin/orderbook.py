@@ -17,12 +17,14 @@ large, can push a price to zero or below:
 
 Real 1 %-depth figures for BTC perpetuals on large venues are in the hundreds of millions of USD in
 calm markets and fall by an order of magnitude in a crash (the depth is what a cascade consumes);
-the lessons use round teaching values, not a calibration.
+the lessons use round teaching values, not a calibration. :meth:`Book.explain_order` works one order
+through by hand (lesson 07).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,6 +32,10 @@ from numpy.typing import ArrayLike
 
 from . import _check
 from ._check import FloatArray
+from .derivation import Derivation, Line, num, pct
+
+_SOURCE = ("Obizhaeva & Wang, 'Optimal trading strategy and supply/demand dynamics', Journal of Financial Markets 16 "
+           "(2013): transient price impact, written in log price (tiermargin.orderbook)")
 
 
 def _positive_or_inf(name: str, x: float) -> float:
@@ -101,3 +107,76 @@ class Book:
         """USD notional whose sale moves the mid down by ``drop`` (a fraction in (0, 1)): ``−100·depth·ln(1 − drop)``."""
         x = float(_check.rate("drop", drop, low_open=True))
         return -100.0 * self.depth * math.log1p(-x)
+
+    def explain_order(self, notional: float, price: float, after: float | None = None) -> Derivation:
+        """How one order moves this book, by hand: the move in log price, the new price, the average
+        fill, and (with ``after``) how much of the move is left ``after`` seconds later.
+
+        Lines: the order ``V`` (a sale; a buy is ``V < 0``), the depth, ``Δln P = −V/(100·depth)``
+        (:meth:`move`), the new price ``P·exp(Δln P)``, the average fill ``P·exp(Δln P/2)``
+        (:meth:`fill`); with ``after``: the share still there ``2^(−t/half life)``
+        (:meth:`recovery`), the displacement left and the price then, ``P·exp(Δln P·share)`` — the
+        order starting from the fair price ``price``, no other order in between.
+
+        Parameters
+        ----------
+        notional : float
+            USD notional of a net sale (negative: a net buy), finite.
+        price : float
+            The price the order starts from (the fair price), > 0.
+        after : float, optional
+            Seconds after the order, >= 0.
+
+        Returns
+        -------
+        Derivation
+            Its result is the average fill, or with ``after`` the price that many seconds later.
+
+        Examples
+        --------
+        Selling 10 million USD into a book 20 million deep per 1 % at 60,000:
+
+        >>> d = Book(depth=20_000_000, half_life=300).explain_order(10_000_000, 60_000, after=300)
+        >>> round(d.line("move").value, 6), round(d.line("fill").value, 2), round(d.result, 2)
+        (-0.005, 59850.19, 59850.19)
+        >>> print(d.lines[2].text())
+        Δln P = −V ÷ (100 × depth) = −10,000,000 ÷ (100 × 20,000,000) = −0.005 (a sale pushes the price down)
+
+        One half life later half the move is left: the price is back at the average fill.
+        """
+        v, p = _one("notional", notional, _check.finite), _one("price", price, _check.positive)
+        sale = "a sale" if v >= 0 else "a buy"
+        lines = [Line("order", "V", "", v, f"{sale} of {num(abs(v))} USD notional"),
+                 Line("depth", "depth", "", self.depth, "USD resting per 1 % of (log) price from the mid")]
+        if self.has_impact:
+            move = -v / (100.0 * self.depth)
+            lines.append(Line("move", "Δln P = −V ÷ (100 × depth)", f"{num(-v)} ÷ (100 × {num(self.depth)})", move,
+                              "a sale pushes the price down" if v >= 0 else "a buy pushes the price up"))
+        else:
+            move = 0.0
+            lines.append(Line("move", "Δln P", "", move, "an infinitely deep book: no price impact"))
+        new = p * math.exp(move)
+        lines += [Line("new_price", "P_new = P × exp(Δln P)", f"{num(p)} × exp({num(move)})", new,
+                       f"{pct(math.expm1(move))} from {num(p)}"),
+                  Line("fill", "fill = P × exp(Δln P ÷ 2)", f"{num(p)} × exp({num(move)} ÷ 2)", p * math.exp(move / 2),
+                       "the average fill: the midpoint of the sweep in log price")]
+        if after is not None:
+            t = _one("after", after, _check.nonnegative)
+            left = 2.0 ** (-t / self.half_life)
+            lines += [Line("recovery", "share left = 2^{−t ÷ half life}", f"2^{{−{num(t)} ÷ {num(self.half_life)}}}", left,
+                           "market makers refill the book: the displacement halves every half life"),
+                      Line("displacement", "d(t) = Δln P × share left", f"{num(move)} × {num(left)}", move * left,
+                           "the log displacement from the fair price still there"),
+                      Line("price_after", "P(t) = P × exp(d(t))", f"{num(p)} × exp({num(move * left)})",
+                           p * math.exp(move * left), f"{num(t)} s after the order, from the fair price {num(p)}")]
+        rule = ("log-linear impact: Δln P = −V/(100·depth), fills at the midpoint of its sweep; the displacement "
+                "decays 2^(−Δt/half life)")
+        return Derivation(f"{sale.capitalize()} of {num(abs(v))} USD into a book {num(self.depth)} deep per 1 %",
+                          tuple(lines), rule, _SOURCE)
+
+
+def _one(name: str, x: float, check: Callable[[str, ArrayLike], FloatArray]) -> float:
+    """``x`` as one float passing ``check`` (a :mod:`tiermargin._check` helper naming ``name``)."""
+    if np.ndim(x):
+        raise ValueError(f"{name} must be one number, not an array")
+    return float(check(name, x))
