@@ -34,6 +34,7 @@ the deleveraged contracts: the counterparties bear exactly the loss the fund did
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import NamedTuple, get_args
 
 import numpy as np
@@ -42,7 +43,9 @@ from numpy.typing import ArrayLike, NDArray
 from . import _check
 from ._check import FloatArray
 from .contracts import LINEAR_USDT, Contract
+from .derivation import Derivation, Line, num
 from .isolated import IsolatedPosition
+from .isolated_derivations import _equity_lines, _mm_lines, _value_line
 from .rules import Ranking
 
 
@@ -318,3 +321,129 @@ def _queue(score: ArrayLike, candidate_qty: ArrayLike, eligible: ArrayLike | Non
         raise ValueError(f"candidates must be one-dimensional (one score per position), got shape {sc.shape}")
     index = np.flatnonzero(rest[0]) if rest else np.arange(sc.size)
     return index[np.argsort(-sc[index], kind="stable")], qty
+
+
+# ---------------------------------------------------------------------- explaining a score
+_RANKING = {
+    "pnl-leverage": ("PnL% × effective leverage (PnL% ÷ effective leverage when PnL% < 0), PnL% = UPL ÷ value at "
+                     "entry, effective leverage = value at the mark ÷ equity",
+                     "BitMEX 'Auto-Deleveraging' ('PNL percentage', 'Effective Leverage'); Bybit; MEXC"),
+    "binance": ("max(0, UPL) ÷ max(1, wallet) × margin ratio, margin ratio = MM ÷ (wallet + UPL), 0 when that is ≤ 0",
+                "Binance FAQ 'What Is Auto-Deleveraging (ADL) and How Does It Work'"),
+    "hyperliquid": ("(mark ÷ entry)^s × (notional ÷ account value), the price factor inverted for a short",
+                    "Hyperliquid docs 'Auto-deleveraging'"),
+}
+
+
+def explain_score(positions: IsolatedPosition, mark: float, ranking: Ranking = "pnl-leverage", index: int | None = None,
+                  liquidated_side: str | float | None = None) -> Derivation:
+    """How one position's ADL score is computed under ``ranking``, redone by hand, and its place in the queue.
+
+    The inputs (UPL, values at entry and at the mark, equity, wallet, maintenance margin), each factor and
+    the score; the last line is the score, equal to :func:`scores` for that position. Among ``positions``
+    (an array of them) its rank in the queue is given with the score: highest score first, ties by index,
+    among the candidates (:func:`candidates`) when ``liquidated_side`` is given.
+
+    Parameters
+    ----------
+    positions : IsolatedPosition
+        One position, or a one-dimensional array of them (then ``index`` picks one).
+    mark : float
+        Mark price, > 0.
+    ranking : {"pnl-leverage", "binance", "hyperliquid"}
+    index : int, optional
+        Which position of the array (required for an array, not given for one position).
+    liquidated_side : "long", "short", +1 or -1, optional
+        The liquidated position's side: the queue is then the candidates against it.
+
+    Raises
+    ------
+    ValueError
+        Naming the parameter: a bad ``mark``, ``ranking``, ``index`` or ``liquidated_side``; or ``positions``
+        with no equity at the mark under a ranking that divides by it.
+
+    Examples
+    --------
+    BitMEX's terms for a short of 10 contracts from 600 with 300 of margin, at a mark of 500:
+
+    >>> from tiermargin import TierTable
+    >>> p = IsolatedPosition.open(TierTable.single(0.005, max_leverage=100), "short", [10, 20], 600, [20, 5])
+    >>> d = explain_score(p, 500, index=0, liquidated_side="long")
+    >>> print(d.line("pnl_pct").text()); print(d.line("leverage").text())
+    PnL% = UPL ÷ entry value = 1,000 ÷ 6,000 = 0.1666666667
+    effective leverage = mark value ÷ E = 5,000 ÷ 1,300 = 3.846153846
+    >>> d.result == float(scores(p, 500)[0]), d.lines[-1].why
+    (True, 'PnL% ≥ 0: multiplied; rank 1 of 2 in the queue')
+    """
+    _check.one_of("ranking", ranking, get_args(Ranking))
+    if not isinstance(positions, IsolatedPosition):
+        raise TypeError(f"positions must be IsolatedPosition(s), got {type(positions).__name__}")
+    if np.ndim(mark):
+        raise ValueError("mark must be one price, not an array")
+    p = float(_check.positive("mark", mark))
+    shape = positions.shape
+    if len(shape) > 1:
+        raise ValueError(f"positions must be one position or a one-dimensional array, got shape {shape}")
+    if shape and (index is None or isinstance(index, bool) or not isinstance(index, (int, np.integer))
+                  or not -shape[0] <= index < shape[0]):
+        raise ValueError(f"index must pick one of the {shape[0]} positions, got {index!r}")
+    if not shape and index is not None:
+        raise ValueError("index is only given with an array of positions")
+    i = int(index) % shape[0] if shape else 0
+    pos = positions[i] if shape else positions
+    s = float(pos.side)
+    eq = _equity_lines(pos, p)
+    upl, equity = float(eq[0].value), float(eq[-1].value)
+    side = "long" if s > 0 else "short"
+    lines: list[Line] = [Line("position", "", "", None, f"a {side} of {num(pos.qty)} contracts from {num(pos.entry)}, "
+                                                        f"margin {num(pos.margin)}, at mark {num(p)}"), *eq]
+    if ranking in ("pnl-leverage", "hyperliquid") and equity <= 0:
+        raise ValueError(f"positions[{i}] has no equity at the mark ({num(equity)}): it is bankrupt, not a candidate")
+    if ranking == "pnl-leverage":
+        ev, mv = _value_line(pos, float(pos.entry), "entry_value", " at entry"), _value_line(pos, p, "mark_value", " at the mark")
+        pnl, lev = upl / float(ev.value), float(mv.value) / equity
+        score = pnl * lev if pnl >= 0 else pnl / lev
+        lines += [ev, mv, Line("pnl_pct", "PnL% = UPL ÷ entry value", f"{num(upl)} ÷ {num(ev.value)}", pnl),
+                  Line("leverage", "effective leverage = mark value ÷ E", f"{num(mv.value)} ÷ {num(equity)}", lev),
+                  Line("score", "score = PnL% × leverage" if pnl >= 0 else "score = PnL% ÷ leverage",
+                       f"{num(pnl)} {'×' if pnl >= 0 else '÷'} {num(lev)}", score,
+                       "PnL% ≥ 0: multiplied" if pnl >= 0 else "PnL% < 0: divided, below every profitable one")]
+    elif ranking == "binance":
+        wallet = float(pos.margin)
+        mm = _mm_lines(pos, p)
+        m = float(mm[-1].value)
+        balance = wallet + upl
+        ratio = m / balance if balance > 0 else 0.0
+        pnl = max(upl, 0.0) / max(wallet, 1.0)
+        lines += [Line("wallet", "wallet = M", "", wallet, "the isolated margin"), *mm,
+                  Line("balance", "wallet + UPL", f"{num(wallet)} + {num(upl)}", balance),
+                  Line("ratio", "margin ratio = MM ÷ (wallet + UPL)" if balance > 0 else "margin ratio",
+                       f"{num(m)} ÷ {num(balance)}" if balance > 0 else "", ratio,
+                       "" if balance > 0 else "0: wallet + UPL ≤ 0"),
+                  Line("pnl_pct", "PnL% = max(0, UPL) ÷ max(1, wallet)", f"max(0, {num(upl)}) ÷ max(1, {num(wallet)})", pnl),
+                  Line("score", "score = PnL% × margin ratio", f"{num(pnl)} × {num(ratio)}", pnl * ratio)]
+    else:
+        v = _value_line(pos, p, "notional", " at the mark")
+        ratio = p / float(pos.entry)
+        move = ratio**s
+        lev = float(v.value) / equity
+        lines += [Line("move", "price factor = (mark ÷ entry)^s", f"({num(p)} ÷ {num(pos.entry)})^{num(s)}", move,
+                       "a short: entry ÷ mark" if s < 0 else ""), v,
+                  Line("leverage", "notional ÷ account value", f"{num(v.value)} ÷ {num(equity)}", lev,
+                       "account value: the isolated margin + UPL"),
+                  Line("score", "score = price factor × leverage", f"{num(move)} × {num(lev)}", move * lev)]
+    if shape:  # the queue: every position (the candidates against liquidated_side), bankrupt ones left out
+        queued = np.ones(shape, dtype=bool) if liquidated_side is None else candidates(positions, p, liquidated_side)
+        if ranking != "binance":
+            queued &= np.asarray(positions.equity(p)) > 0
+        every = np.zeros(shape)
+        every[queued] = scores(positions[queued], p, ranking) if queued.any() else 0.0
+        order, _ = _queue(every, np.ones(shape), queued)
+        where = np.flatnonzero(order == i)
+        rank = (f"rank {int(where[0]) + 1} of {order.size} in the queue" if where.size
+                else "not a candidate: on the liquidated side, or no profit at the mark")
+        lines[-1] = replace(lines[-1], why=f"{lines[-1].why}; {rank}" if lines[-1].why else rank)
+    elif liquidated_side is not None:
+        _check.side("liquidated_side", liquidated_side)
+    title = f"ADL score ({ranking}) of " + (f"position {i}" if shape else "a position") + f" at mark {num(p)}"
+    return Derivation(title, tuple(lines), *_RANKING[ranking])

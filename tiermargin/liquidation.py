@@ -53,7 +53,7 @@ holding one position, exactly the isolated procedure.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from html import escape
 from typing import Literal, NamedTuple, get_args
 
@@ -64,7 +64,9 @@ from . import _check
 from ._check import FloatArray
 from .contracts import Contract
 from .cross import CrossAccount, Instrument, Position, _first_crossing
+from .derivation import Derivation, Line, num, pct
 from .isolated import IsolatedPosition
+from .isolated_derivations import _requirement_lines
 from .rules import PartialLiquidation, Policy, Rulebook, Settlement
 from .tiers import TierTable
 
@@ -212,6 +214,22 @@ class LiquidationLog(_EventLog):
     start: IsolatedPosition
     settlement: Settlement = "bankruptcy"
     last_partial: float | None = None
+    # what explain() needs to redo a step; not compared (two logs with the same events are equal, as before)
+    positions: tuple[IsolatedPosition, ...] = field(default=(), compare=False)
+    """The position before each event (``positions[i]`` is what ``events[i]`` acted on)."""
+    policy: Policy | None = field(default=None, compare=False)
+    """The procedure's policy (None: a log not made by :func:`liquidate`)."""
+    fraction: float | None = field(default=None, compare=False)
+    partial: PartialLiquidation | None = field(default=None, compare=False)
+    execution: Execution | None = field(default=None, compare=False)
+    orders_requirement: float = field(default=0.0, compare=False)
+    """The open orders' requirement the log started with."""
+    prior_partial: float | None = field(default=None, compare=False)
+    """The ``last_partial`` :func:`liquidate` was given (the cooldown before the path)."""
+
+    def explain(self, step: int) -> Derivation:
+        """How event ``step`` was decided and settled, by hand: :func:`explain_step`."""
+        return explain_step(self, step)
 
     @property
     def margin_lost(self) -> float:
@@ -492,8 +510,10 @@ def liquidate(
     orders = float(_check.nonnegative("orders_requirement", orders_requirement))
     last = None if last_partial is None else float(_check.finite("last_partial", last_partial))
 
+    prior = last
     pos: IsolatedPosition | None = position
     events: list[LiquidationEvent] = []
+    positions: list[IsolatedPosition] = []
     i = 0
     while pos is not None and i < t.size:
         # the next trigger, found with one vectorized health evaluation over the rest of the path
@@ -505,15 +525,18 @@ def liquidate(
         i += 1
         if orders:
             before = float(pos.health(mark)) - orders
+            positions.append(pos)
             orders = 0.0
             events.append(LiquidationEvent(time, mark, "cancel orders", 0.0, float(pos.qty), pos.tier(mark),
                                            pos.tier(mark), before, float(pos.health(mark)), None, None, 0.0, 0.0))
         while pos is not None and float(pos.health(mark)) - orders <= 0:
+            positions.append(pos)
             pos, event = _step(pos, time, mark, procedure, execution, last)
             if procedure.policy == "hyperliquid" and pos is not None:
                 last = time  # a partial liquidation: the cooldown starts
             events.append(event)
-    return LiquidationLog(tuple(events), pos, position, procedure.settlement, last)
+    return LiquidationLog(tuple(events), pos, position, procedure.settlement, last, tuple(positions), procedure.policy,
+                          procedure.fraction, procedure.partial, execution, float(orders_requirement), prior)
 
 
 def _check_execution(execution: Execution) -> None:
@@ -549,6 +572,368 @@ def _step(pos: IsolatedPosition, time: float, mark: float, procedure: _Procedure
         0.0 if after is None else float(after.health(mark)), s.fill, s.bankruptcy, s.used, s.surplus, "",
         s.price, s.returned)
     return after, event
+
+
+# ---------------------------------------------------------------------- explaining a step
+_POLICY_RULE: dict[str, str] = {
+    "one-tier": "one tier down: the size is brought just under the cap of the tier below (OKX margin)",
+    "to-cap": "down to the lower tier's cap: the size is brought just under the cap of the tier below (HTX)",
+    "two-tiers": "two tiers down: the size is brought just under the cap two tiers below, at least tier 1 (OKX swaps)",
+    "lowest-sufficient": "the lowest sufficient tier in one order: the largest lower tier's cap at which the position "
+                         "is healthy, tier by tier downwards, else in full (Bybit, BitMEX)",
+    "fraction": "a fixed fraction of the position per step (Drift 25 %)",
+    "hyperliquid": "Hyperliquid's procedure (tiermargin.rules.PartialLiquidation)",
+    "full": "closed in full in one order",
+}
+_POLICY_SOURCE = ("source articles (CoinW; OKX, Bybit, BitMEX, HTX), reference/FORMULAS.md 'Stepwise liquidation'; "
+                  "tiermargin.liquidation module docstring")
+_HYPERLIQUID_SOURCE = ("Hyperliquid Docs 'Liquidations'; Hyperliquid Announcements post 307 "
+                       "(tiermargin.rules.PartialLiquidation)")
+_SETTLEMENT_RULE = {
+    "bankruptcy": "settled at the bankruptcy price B: the closed share's margin is used up, the fund gets UPL(ΔQ, B, F) "
+                  "(source articles: 'the bankruptcy price ... as a reference for executing market orders')",
+    "fill": "settled at the fill F unless it would take the trader's equity below 0, then at the step's bankruptcy "
+            "price P (Hyperliquid: 'no clearance fee on liquidations', the user keeps 'any remaining margin')",
+}
+
+
+def _u(contract: Contract, price: float) -> float:
+    """The price coordinate ``u`` as a float: ``P`` (linear) or ``1/P`` (inverse)."""
+    return price if contract.kind == "linear" else 1.0 / price
+
+
+def _upl_line(key: str, contract: Contract, side: float, qty: float, a: float, b: float, label: str,
+              why: str = "", q: str = "ΔQ") -> Line:
+    """``UPL(side, qty, a, b)``, the PnL of ``qty`` contracts held on ``side`` from price ``a`` to ``b``, by hand
+    (in :meth:`Contract.upnl <tiermargin.contracts.Contract.upnl>`'s order of operations)."""
+    value = contract.sigma * side * qty * contract.face_value * (_u(contract, b) - _u(contract, a))
+    fv = contract.face_value
+    if contract.kind == "linear":
+        formula = f"s × {q} × FV × (b − a)"
+        numbers = f"{num(side)} × {num(qty)} × {num(fv)} × ({num(b)} − {num(a)})"
+    else:
+        formula = f"s × {q} × FV × (1/a − 1/b)"
+        numbers = f"{num(side)} × {num(qty)} × {num(fv)} × (1/{num(a)} − 1/{num(b)})"
+    return Line(key, f"{label} = {formula}", numbers, value, why)
+
+
+def surplus_lines(contract: Contract, side: float, closed: float, settlement_price: float, fill: float) -> list[Line]:
+    """The risk fund's result of a step, by hand: ``UPL(side, closed, settlement price, fill)``.
+
+    The closed contracts are taken over at the settlement price and sold at the fill: a fill better than
+    the settlement price (higher for a long) is a surplus, a worse one a loss.
+
+    Examples
+    --------
+    >>> from tiermargin.contracts import LINEAR_USDT
+    >>> [ln.text() for ln in surplus_lines(LINEAR_USDT, 1.0, 2.0, 57_000, 56_900)]
+    ['surplus = s × ΔQ × FV × (b − a) = 1 × 2 × 1 × (56,900 − 57,000) = −200 (a = S, b = F: the fund pays a loss)']
+    """
+    line = _upl_line("surplus", contract, side, closed, settlement_price, fill, "surplus")
+    why = "a = S, b = F: " + ("the fund keeps a surplus" if line.value > 0 else "the fund pays a loss"
+                              if line.value < 0 else "nothing for the fund")
+    return [replace(line, why=why)]
+
+
+def _health_lines(pos: IsolatedPosition, mark: float, orders: float = 0.0) -> list[Line]:
+    """Equity, requirement (its own derivation: ``position.explain("requirement", mark)``) and health at ``mark``."""
+    c, s, q = pos.table.contract, float(pos.side), float(pos.qty)
+    upl = _upl_line("upl", c, s, q, float(pos.entry), mark, "UPL", "a = EP, b = mark", "Q")
+    equity = float(pos.margin) + float(upl.value)
+    req = float(_requirement_lines(pos, mark)[-1].value)
+    lines = [upl, Line("equity", "E = M + UPL", f"{num(pos.margin)} + {num(upl.value)}", equity),
+             Line("requirement", "requirement", "", req, f"maintenance margin + fee reserve, valued at the "
+                                                         f"{pos.requirement_at} (position.explain('requirement', mark))")]
+    if orders:
+        lines.append(Line("orders", "open orders' requirement", "", orders))
+    h = equity - req - orders
+    return lines + [Line("health", "health = E − requirement" + (" − orders" if orders else ""),
+                         f"{num(equity)} − {num(req)}" + (f" − {num(orders)}" if orders else ""), h,
+                         "≤ 0: liquidatable" if h <= 0 else "> 0: healthy")]
+
+
+def _tier_lines(pos: IsolatedPosition, mark: float) -> tuple[list[Line], int]:
+    """The size that values the requirement and its tier (1-based)."""
+    t, c = pos.table, pos.table.contract
+    at_entry = pos.requirement_at == "entry"
+    vp = float(pos.entry) if at_entry else mark
+    where = "at entry (requirement valued at entry)" if at_entry else "at the mark"
+    if t.basis == "notional":
+        op = "×" if c.kind == "linear" else "÷"
+        size = Line("size", f"size = Q × FV {op} P", f"{num(pos.qty)} × {num(c.face_value)} {op} {num(vp)}",
+                    float(pos.qty) * c.face_value * _u(c, vp), where)
+    else:
+        size = Line("size", "size = Q", "", float(pos.qty), "contracts basis")
+    k = int(t.tier_index(float(size.value))) + 1
+    tier_why = t.explain(float(size.value)).line("tier").why if isinstance(t, TierTable) else "one tier (a schedule)"
+    return [size, Line("tier", "", "", None, tier_why)], k
+
+
+def _keep_at_cap(pos: IsolatedPosition, tier: int, mark: float, key: str) -> Line:
+    """Contracts just under the cap of 1-based ``tier``, at the price that values the requirement."""
+    t, c = pos.table, pos.table.contract
+    cap = float(t.caps[tier - 1])
+    vp = float(pos.entry) if pos.requirement_at == "entry" else mark
+    size = cap * (1 - _NUDGE)
+    if t.basis == "notional":
+        op = "×" if c.kind == "linear" else "÷"
+        return Line(key, f"Q_keep = cap_{tier} × (1 − 1e−9) ÷ (FV {op} P)",
+                    f"{num(cap)} × (1 − 1e−9) ÷ ({num(c.face_value)} {op} {num(vp)})",
+                    size / (1.0 * c.face_value * _u(c, vp)), f"just under tier {tier}'s cap {num(cap)}")
+    return Line(key, f"Q_keep = cap_{tier} × (1 − 1e−9)", f"{num(cap)} × (1 − 1e−9)", size,
+                f"just under tier {tier}'s cap {num(cap)} contracts")
+
+
+def _fill_lines(contract: Contract, side: float, closed: float, mark: float, bankruptcy: float,
+                execution: Execution) -> list[Line]:
+    """The fill of ``closed`` contracts under the execution model, by hand."""
+    if execution.model == "bankruptcy":
+        return [Line("fill", "F = B", "", bankruptcy, "execution model 'bankruptcy'")]
+    if execution.model == "mark":
+        return [Line("fill", "F = mark", "", mark, "execution model 'mark'")]
+    fv = contract.face_value
+    if contract.kind == "linear":
+        v = Line("notional", "V = ΔQ × FV × mark", f"{num(closed)} × {num(fv)} × {num(mark)}", closed * fv * mark, "USD")
+    else:
+        v = Line("notional", "V = ΔQ × FV", f"{num(closed)} × {num(fv)}", closed * fv * 1.0, "USD")
+    move = min(float(v.value) / (2 * execution.depth), 0.99)
+    return [v, Line("move", "move = min(V ÷ (2 × depth), 99 %)", f"min({num(v.value)} ÷ (2 × {num(execution.depth)}), "
+                    "99 %)", move), Line("fill", "F = mark × (1 − s × move)", f"{num(mark)} × (1 − {num(side)} × "
+                                         f"{num(move)})", mark * (1 - side * move),
+                                         "a linear-impact book: worse for the side being closed")]
+
+
+class _HandStep(NamedTuple):
+    """A step settled by hand: its lines, the position after (None: closed) and whether the kept contracts
+    keep some margin (False: settlement at the fill would leave them none)."""
+
+    lines: list[Line]
+    after: IsolatedPosition | None
+    ok: bool
+
+
+def _hand_settle(pos: IsolatedPosition, keep: float, mark: float, execution: Execution, at_bankruptcy: bool,
+                 settlement: Settlement) -> _HandStep:
+    """``pos`` brought to ``keep`` contracts at ``mark`` and settled, by hand (the module docstring)."""
+    c = pos.table.contract
+    q, s, m, ep = float(pos.qty), float(pos.side), float(pos.margin), float(pos.entry)
+    closed = q - keep
+    b = float(pos.bankruptcy_price().price)
+    lines = [Line("closed", "ΔQ = Q − Q_keep", f"{num(q)} − {num(keep)}", closed),
+             Line("bankruptcy_price", "B", "", b, "the position's bankruptcy price (position.explain('bankruptcy_price'))")]
+    lines += _fill_lines(c, s, closed, mark, b, execution)
+    fill = float(lines[-1].value)
+    if at_bankruptcy:
+        price, used = b, m * closed / q
+        lines += [Line("settlement_price", "S = B", "", b, "settled at the bankruptcy price"),
+                  Line("margin_used", "used = M × ΔQ ÷ Q", f"{num(m)} × {num(closed)} ÷ {num(q)}", used,
+                       "the closed share of the margin is used up")]
+    else:
+        equity = m + c.sigma * s * q * c.face_value * (_u(c, mark) - _u(c, ep))
+        sq = c.sigma * s * closed * c.face_value
+        u_m, u_f = _u(c, mark), _u(c, fill)
+        after_fill = equity + sq * (u_f - u_m)
+        lines += [Line("equity_after_fill", "E_F = E + σ·s·ΔQ·FV·(u_F − u_m)",
+                       f"{num(equity)} + {num(sq)} × ({num(u_f)} − {num(u_m)})", after_fill,
+                       "u = P" if c.kind == "linear" else "u = 1/P")]
+        if after_fill < 0:
+            u_p = u_m - equity / sq
+            price = float(c.price_of(u_p))
+            lines.append(Line("settlement_price", "S = P, u_P = u_m − E ÷ (σ·s·ΔQ·FV)",
+                              f"{num(u_m)} − {num(equity)} ÷ {num(sq)}", price,
+                              "the fill would take the trader's equity below 0: the step's bankruptcy price"))
+        else:
+            price = fill
+            lines.append(Line("settlement_price", "S = F", "", fill, "settled at the fill: E_F ≥ 0"))
+        if keep == 0:
+            used = m - max(after_fill, 0.0)
+            lines.append(Line("margin_used", "used = M − max(E_F, 0)", f"{num(m)} − max({num(after_fill)}, 0)", used))
+        else:
+            upl = _upl_line("realized", c, s, closed, ep, price, "realized", "a = EP, b = S")
+            used = -float(upl.value)
+            lines += [upl, Line("margin_used", "used = −realized", "", used)]
+            if m - used <= 0:
+                lines.append(Line("margin_left", "M − used", f"{num(m)} − {num(used)}", m - used,
+                                  "≤ 0: the kept contracts would have no margin"))
+                return _HandStep(lines, None, False)
+    lines += surplus_lines(c, s, closed, price, fill)
+    if keep == 0:
+        returned = 0.0 if at_bankruptcy else m - used
+        lines.append(Line("returned", "returned = 0" if at_bankruptcy else "returned = M − used",
+                          "" if at_bankruptcy else f"{num(m)} − {num(used)}", returned,
+                          "the margin is used up" if at_bankruptcy else "what the fill leaves the trader"))
+        return _HandStep(lines, None, True)
+    if at_bankruptcy and settlement == "bankruptcy":
+        margin = m * keep / q
+        lines.append(Line("margin_after", "M_after = M × Q_keep ÷ Q", f"{num(m)} × {num(keep)} ÷ {num(q)}", margin,
+                          "the kept contracts' share"))
+    else:
+        margin = m - used
+        lines.append(Line("margin_after", "M_after = M − used", f"{num(m)} − {num(used)}", margin))
+    return _HandStep(lines, replace(pos, qty=np.asarray(keep), margin=np.asarray(margin)), True)
+
+
+def _last_partial_before(log: LiquidationLog, step: int) -> float | None:
+    """The trader's last partial liquidation before event ``step`` (a Hyperliquid "reduce")."""
+    last = log.prior_partial
+    for e in log.events[:step]:
+        if e.action == "reduce":
+            last = e.time
+    return last
+
+
+def _policy_lines(log: LiquidationLog, pos: IsolatedPosition, step: int, mark: float, tier: int, at_bankruptcy: bool,
+                  execution: Execution) -> tuple[list[Line], float]:
+    """The policy's candidates and the contracts it keeps (0: close in full)."""
+    q = float(pos.qty)
+    e = log.events[step]
+    if log.policy == "hyperliquid":
+        part = log.partial
+        c = pos.table.contract
+        usd = q * c.face_value * (mark if c.kind == "linear" else 1.0)
+        last = _last_partial_before(log, step)
+        since = np.inf if last is None else e.time - last
+        big, cooled = usd > part.above, since >= part.cooldown
+        numbers = f"{num(q)} × {num(c.face_value)}" + (f" × {num(mark)}" if c.kind == "linear" else "")
+        lines = [Line("usd_value", "V = Q × FV" + (" × mark" if c.kind == "linear" else ""), numbers, usd,
+                      f"{'>' if big else '≤'} {num(part.above)} USD"),
+                 Line("since", "time since the last partial liquidation", "" if last is None else
+                      f"{num(e.time)} − {num(last)}", since,
+                      f"{'≥' if cooled else '<'} the {num(part.cooldown)} s cooldown")]
+        if big and cooled:
+            return lines + [Line("keep_partial", "Q_keep = Q × (1 − share)", f"{num(q)} × (1 − {pct(part.share)})",
+                                 q * (1 - part.share), "a partial market order")], q * (1 - part.share)
+        return lines + [Line("keep_partial", "Q_keep", "", 0.0, "a market order for the whole position")], 0.0
+    if log.policy == "full" or tier == 1:
+        why = "policy 'full'" if log.policy == "full" else "tier 1: there is no lower tier, the position is closed in full"
+        return [Line("rule", "", "", None, why)], 0.0
+    if log.policy == "fraction":
+        keep = q * (1 - log.fraction)
+        return [Line("keep_fraction", "Q_keep = Q × (1 − fraction)", f"{num(q)} × (1 − {pct(log.fraction)})", keep)], keep
+    if log.policy in ("one-tier", "to-cap", "two-tiers"):
+        down = 2 if log.policy == "two-tiers" else 1
+        target = max(tier - down, 1)
+        lines = [Line("target_tier", f"target = max(tier − {down}, 1)", f"max({tier} − {down}, 1)", float(target))]
+        keep_line = _keep_at_cap(pos, target, mark, "keep_cap")
+        return lines + [keep_line], float(keep_line.value)
+    lines = []  # lowest-sufficient: the largest lower tier's size that is healthy, tier by tier downwards
+    for j in range(tier - 1, 0, -1):
+        keep_line = _keep_at_cap(pos, j, mark, f"keep_{j}")
+        keep = float(keep_line.value)
+        s = _hand_settle(pos, keep, mark, execution, at_bankruptcy, log.settlement)
+        lines.append(keep_line)
+        if not s.ok:
+            lines.append(Line(f"health_{j}", "", "", None, f"tier {j}: the fill would leave no margin: not sufficient"))
+            continue
+        h = float(s.after.health(mark))
+        lines.append(Line(f"health_{j}", f"health after keeping Q_keep_{j}", "", h,
+                          f"> 0: tier {j} is sufficient" if h > 0 else f"≤ 0: tier {j} is not sufficient"))
+        if h > 0:
+            return lines, keep
+    return lines + [Line("rule", "", "", None, "no lower tier is sufficient: closed in full")], 0.0
+
+
+def explain_step(log: LiquidationLog, step: int) -> Derivation:
+    """How one event of :func:`liquidate` was decided and settled, redone by hand.
+
+    The position before the step (size, tier, equity, requirement and health at the mark), the policy's
+    rule and the sizes it considers (the tier moved to and its cap; for ``"lowest-sufficient"`` each lower
+    tier's cap and the health at that size; the fraction; Hyperliquid's value, cooldown and backstop),
+    the contracts kept, then the fill, the settlement price (the rule of the module docstring), the
+    margin used, the fund's surplus or loss and what is paid back. The last line is the contracts
+    closed, equal to the event's ``contracts_closed``; the lines ``keep``, ``fill``, ``settlement_price``,
+    ``margin_used`` and ``surplus`` equal the event's fields.
+
+    Parameters
+    ----------
+    log : LiquidationLog
+        What :func:`liquidate` returned.
+    step : int
+        Index of the event in ``log.events`` (negative counts from the end).
+
+    Raises
+    ------
+    ValueError
+        If ``step`` is not an index of ``log.events`` or ``log`` was not made by :func:`liquidate`.
+
+    Examples
+    --------
+    The 200 BTC long of :func:`liquidate`'s tests, one tier down at the bankruptcy price:
+
+    >>> import tiermargin as tm
+    >>> pos = tm.IsolatedPosition.open(tm.load_table("binance-usdm-btcusdt-2021"), "long", 200, 60_000, 10)
+    >>> log = liquidate(pos, [0, 1], [60_000, 55_000], "one-tier", execution=Execution("bankruptcy"))
+    >>> d = log.explain(0)
+    >>> d.line("tier").why, d.line("target_tier").value, round(d.result, 6) == round(log.events[0].contracts_closed, 6)
+    ('tier 5: 10,000,000 < 11,000,000 ≤ 20,000,000', 4.0, True)
+    >>> k = d.line("keep_cap")
+    >>> k.formula, k.numbers, round(k.value, 4)
+    ('Q_keep = cap_4 × (1 − 1e−9) ÷ (FV × P)', '10,000,000 × (1 − 1e−9) ÷ (1 × 55,000)', 181.8182)
+    """
+    if not isinstance(log, LiquidationLog):
+        raise TypeError(f"log must be a LiquidationLog, got {type(log).__name__}")
+    n = len(log.events)
+    if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or not -n <= step < n:
+        raise ValueError(f"step must be an index of the log's {n} events, got {step!r}")
+    if log.policy is None or len(log.positions) != n:
+        raise ValueError("log must be made by liquidate (it records the procedure and the position before each event)")
+    i = int(step) % n
+    e, pos = log.events[i], log.positions[i]
+    execution = log.execution or Execution()
+    mark, side = e.mark, "long" if pos.side > 0 else "short"
+    head = Line("position", "", "", None, f"a {side} of {num(pos.qty)} contracts from {num(pos.entry)}, margin "
+                                          f"{num(pos.margin)}, at mark {num(mark)} (time {num(e.time)} s)")
+    title = f"Liquidation step {i + 1} of {n}: {e.action} at mark {num(mark)}"
+    tier_lines, tier = _tier_lines(pos, mark)
+    if e.action == "cancel orders":
+        lines = [head, *tier_lines, *_health_lines(pos, mark, log.orders_requirement),
+                 Line("contracts_closed", "ΔQ", "", 0.0, "open orders are cancelled first, freeing their requirement; "
+                                                         "then the position is re-checked")]
+        return Derivation(title, tuple(lines), "step 1: cancel open orders and re-check", _POLICY_SOURCE)
+    lines = [head, *tier_lines, *_health_lines(pos, mark)]
+    equity, req = (float(next(ln.value for ln in lines if ln.key == k)) for k in ("equity", "requirement"))
+    part = log.partial
+    backstop = log.policy == "hyperliquid" and part is not None and part.backstop is not None \
+        and equity <= part.backstop * req
+    if log.policy == "hyperliquid" and part is not None and part.backstop is not None:
+        lines.append(Line("backstop", "backstop × requirement", f"{num(part.backstop)} × {num(req)}", part.backstop * req,
+                          "E ≤ it: the backstop takes the position over" if backstop else "E above it: no backstop"))
+    at_bankruptcy = backstop or log.settlement == "bankruptcy" or equity <= 0
+    why = ("the backstop" if backstop else "settlement rule 'bankruptcy'" if log.settlement == "bankruptcy"
+           else "E ≤ 0: no margin for a fill to leave")
+    lines.append(Line("settlement", "", "", None, f"settled at the bankruptcy price ({why})" if at_bankruptcy
+                      else "settled at the fill (settlement rule 'fill', E > 0)"))
+    if backstop:
+        keep = 0.0
+    else:
+        policy_lines, keep = _policy_lines(log, pos, i, mark, tier, at_bankruptcy, execution)
+        lines += policy_lines
+    s = _hand_settle(pos, keep, mark, execution, at_bankruptcy, log.settlement)
+    if not s.ok:
+        lines.append(Line("no_margin", "", "", None, f"keeping {num(keep)} contracts, the fill would leave them no "
+                                                     "margin: the step closes the whole position"))
+        keep = 0.0
+        s = _hand_settle(pos, keep, mark, execution, at_bankruptcy, log.settlement)
+    lines.append(Line("keep", "Q_keep", "", keep, "contracts kept" if keep else "closed in full"))
+    lines += s.lines
+    if s.after is not None:
+        after_tier = _tier_lines(s.after, mark)[0][1]
+        lines.append(replace(after_tier, key="tier_after", why=f"after: {after_tier.why}"))
+        lines.append(Line("health_after", "health after", "", float(s.after.health(mark)),
+                          "> 0: healthy" if float(s.after.health(mark)) > 0 else "≤ 0: another step"))
+    q = float(pos.qty)
+    lines.append(Line("contracts_closed", "ΔQ = Q − Q_keep", f"{num(q)} − {num(keep)}", q - keep,
+                      "the contracts sent to the market"))
+    words = _POLICY_RULE[log.policy]
+    if log.policy == "hyperliquid" and part is not None:
+        backstop_words = "no backstop" if part.backstop is None else f"the backstop at or below {num(part.backstop)} × " \
+                                                                     "the requirement"
+        words = (f"Hyperliquid: {backstop_words}; else a market order for {pct(part.share)} of a position worth more "
+                 f"than {num(part.above)} USD, for the whole one within {num(part.cooldown)} s of a partial one or "
+                 "below it")
+    rule = f"policy {log.policy!r}: {words}; {_SETTLEMENT_RULE['bankruptcy' if at_bankruptcy else 'fill']}"
+    source = _HYPERLIQUID_SOURCE if log.policy == "hyperliquid" else _POLICY_SOURCE
+    return Derivation(title, tuple(lines), rule, source)
 
 
 # ---------------------------------------------------------------------- cross-margin accounts

@@ -55,17 +55,23 @@ Examples
 
 from __future__ import annotations
 
-from typing import Literal, NamedTuple, get_args
+from typing import TYPE_CHECKING, Literal, NamedTuple, get_args
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from . import _check
 from ._check import FloatArray
+from .derivation import Derivation, Line, num, pct
+
+if TYPE_CHECKING:
+    from .liquidation import LiquidationLog
 
 Kind = Literal["surplus", "loss", "injection", "adl"]
 DAY = 86_400.0
 HOUR = 3_600.0
+_SOURCE = ("reference/FORMULAS.md 'Risk (insurance) fund' (source article: it absorbs 'potential losses from "
+           "incomplete liquidations'); Bybit help 'Auto-Deleveraging (ADL) Mechanism' (drawdown threshold)")
 
 
 class Entry(NamedTuple):
@@ -291,6 +297,196 @@ class RiskFund:
             Window(float(s), float(s + DAY), *map(float, row))
             for s, *row in zip(starts, sums["surplus"], sums["loss"], sums["injection"], sums["adl"], net, end_balance)
         )
+
+    # ------------------------------------------------------------------ explaining a row
+    def explain(self, row: int, log: LiquidationLog | None = None, step: int | None = None) -> Derivation:
+        """How ledger row ``row`` was booked, redone by hand: the balance before, the amount, the balance after.
+
+        A ``"surplus"`` or ``"injection"`` row adds its amount. A ``"loss"`` row is what the fund paid of the
+        loss recorded: ``paid = min(|loss|, max(balance − floor, 0))``, with the floor ``(1 − drawdown) × peak``
+        (the peak over the trailing window, each balance listed) or 0; the ``"adl"`` row after it is the rest,
+        ``|loss| − paid``, handed to ADL, and moves no money. The last line is the row's ``balance_after``.
+
+        Given the liquidation ``log`` and its ``step`` whose result was recorded in this row, the amount is
+        derived from the step: the contracts closed, the settlement price and the fill, and the fund's result
+        ``UPL(side, ΔQ, settlement price, fill)`` (:func:`~tiermargin.liquidation.surplus_lines`).
+
+        Parameters
+        ----------
+        row : int
+            Index of the row in :attr:`entries` (negative counts from the end).
+        log : LiquidationLog, optional
+            The liquidation whose step was recorded in ``row`` (given with ``step``).
+        step : int, optional
+            Index of that event in ``log.events``.
+
+        Raises
+        ------
+        ValueError
+            If ``row`` is not an index of the ledger, only one of ``log`` and ``step`` is given, the row is not
+            a liquidation's (a ``"surplus"``, ``"loss"`` or ``"adl"`` row) or the step's result is not the amount
+            recorded in it.
+
+        Examples
+        --------
+        >>> fund = RiskFund(1_000, drawdown=0.5)
+        >>> fund.record(0, 250)
+        0.0
+        >>> fund.record(60, -1_500)          # pays down to the floor 50 % × 1,250
+        875.0
+        >>> d = fund.explain(1)
+        >>> print(d.line("paid").text())
+        paid = min(|loss|, available) = min(1,500, 625) = 625
+        >>> d.result == fund.entries[1].balance_after
+        True
+        """
+        n = len(self._entries)
+        if isinstance(row, bool) or not isinstance(row, (int, np.integer)) or not -n <= row < n:
+            raise ValueError(f"row must be an index of the ledger's {n} rows, got {row!r}")
+        if (log is None) != (step is None):
+            raise ValueError("log and step are given together (the liquidation step recorded in the row)")
+        i = int(row) % n
+        e = self._entries[i]
+        k = i - 1 if e.kind == "adl" else i  # the row the record call started with
+        before = self._entries[k - 1].balance_after if k > 0 else self.start_balance
+        lines = [Line("row", "", "", None, f"row {i + 1} of {n}: {e.kind} at {e.time:,.10g} s" + (f" ({e.note})" if e.note else "")),
+                 Line("balance_before", "balance before", "", before,
+                      f"row {k}'s balance after" if k > 0 else "the start balance")]
+        if log is not None:
+            lines += self._step_lines(e, k, log, step)
+            recorded = float(lines[-1].value)
+        elif e.kind in ("loss", "adl"):
+            adl = self._entries[k + 1].amount if k + 1 < n and self._entries[k + 1].kind == "adl" else 0.0
+            recorded = self._entries[k].amount + adl
+            lines.append(Line("recorded", "loss recorded = loss row + ADL row", f"{num(self._entries[k].amount)} + {num(adl)}",
+                              recorded))
+        else:
+            recorded = e.amount
+            lines.append(Line("recorded", f"{e.kind} recorded", "", recorded))
+        if e.kind in ("surplus", "injection"):
+            lines.append(Line("balance_after", "balance after = balance before + amount",
+                              f"{num(before)} + {num(recorded)}", before + recorded))
+            rule = ("a surplus is kept by the fund" if e.kind == "surplus" else "a platform injection adds to the fund")
+            return Derivation(f"Risk fund row {i + 1}: {e.kind}", tuple(lines), rule, _SOURCE)
+        lines += self._paid_lines(k, -recorded)
+        paid = float(lines[-1].value)
+        if e.kind == "adl":
+            lines.append(Line("shortfall", "shortfall = |loss| − paid", f"{num(-recorded)} − {num(paid)}", -recorded - paid,
+                              "handed to ADL: it moves no money"))
+        lines.append(Line("balance_after", "balance after = balance before − paid", f"{num(before)} − {num(paid)}",
+                          before - paid, "the ADL row leaves the balance after the loss row" if e.kind == "adl" else ""))
+        rule = "the fund pays a loss down to its floor, " + (
+            f"(1 − {pct(self.drawdown)}) × the peak over the trailing window (a drawdown threshold)" if self.drawdown
+            is not None else "0 (no drawdown threshold)") + "; what it cannot pay goes to ADL"
+        return Derivation(f"Risk fund row {i + 1}: {e.kind}", tuple(lines), rule, _SOURCE)
+
+    def explain_reconciliation(self, day: int, hour: float = 16, utc_offset: float = 8) -> Derivation:
+        """How one daily reconciliation window (:meth:`reconciliations`) adds up, by hand from the rows.
+
+        The window ``[start, end)``, the balance carried into it, each kind's sum over the rows in it (the
+        ``"adl"`` rows listed but moving no money), ``net = surplus + loss + injections`` and the balance at
+        its end, ``balance carried in + net``: the last line, equal to the window's ``balance``.
+
+        Parameters
+        ----------
+        day : int
+            Index of the window in :meth:`reconciliations` (negative counts from the end).
+        hour, utc_offset : float
+            As in :meth:`reconciliations`.
+
+        Examples
+        --------
+        >>> fund = RiskFund(1_000)
+        >>> fund.record(0, 250); fund.record(60, -1_500)
+        0.0
+        250.0
+        >>> d = fund.explain_reconciliation(0)
+        >>> print(d.line("net").text()); d.result == fund.reconciliations()[0].balance
+        net = surplus + loss + injections = 250 + −1,250 + 0 = −1,000
+        True
+        """
+        windows = self.reconciliations(hour, utc_offset)
+        n = len(windows)
+        if isinstance(day, bool) or not isinstance(day, (int, np.integer)) or not -n <= day < n:
+            raise ValueError(f"day must be an index of the ledger's {n} reconciliation windows, got {day!r}")
+        w = windows[int(day) % n]
+        rows = [e for e in self._entries if w.start <= e.time < w.end]
+        earlier = [e for e in self._entries if e.time < w.start]
+        carried = earlier[-1].balance_after if earlier else self.start_balance
+        sums = {k: sum(e.amount for e in rows if e.kind == k) for k in get_args(Kind)}
+        lines = [Line("window", "", "", None, f"day {int(day) % n + 1} of {n}: [{num(w.start)}, {num(w.end)}) UTC "
+                                              f"seconds, {len(rows)} rows"),
+                 Line("carried", "balance carried in", "", carried,
+                      "the balance after the last earlier row" if earlier else "the start balance")]
+        for k in get_args(Kind):
+            amounts = [e.amount for e in rows if e.kind == k]
+            shown = " + ".join(num(a) for a in amounts[:8]) + (" + …" if len(amounts) > 8 else "")
+            lines.append(Line(k, f"Σ {k}", shown if len(amounts) > 1 else "", sums[k],
+                              "handed to ADL: moves no money" if k == "adl" else ""))
+        net = sums["surplus"] + sums["loss"] + sums["injection"]
+        lines += [Line("net", "net = surplus + loss + injections",
+                       f"{num(sums['surplus'])} + {num(sums['loss'])} + {num(sums['injection'])}", net),
+                  Line("balance", "balance at the end = carried in + net", f"{num(carried)} + {num(net)}", carried + net)]
+        return Derivation(f"Risk fund reconciliation, day {int(day) % n + 1}", tuple(lines),
+                          f"daily reconciliation at {hour:g}:00 UTC{utc_offset:+g} of every liquidation's surplus and "
+                          "loss since the previous cut-off",
+                          "CoinW / OKX: 'every day at 16:00 UTC+8 the platform reconciles the surpluses and losses of "
+                          "all forced liquidations and ADL orders since 16:00 the previous day'")
+
+    def _step_lines(self, e: Entry, k: int, log: LiquidationLog, step: int) -> list[Line]:
+        """The fund's result of the liquidation step recorded in row ``k``, checked against the row."""
+        from .liquidation import surplus_lines
+
+        if e.kind == "injection":
+            raise ValueError("an injection row is not a liquidation's: do not pass log and step")
+        n = len(log.events)
+        if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or not -n <= step < n:
+            raise ValueError(f"step must be an index of the log's {n} events, got {step!r}")
+        ev = log.events[int(step) % n]
+        if ev.execution_price is None or ev.settlement_price is None:
+            raise ValueError(f"step {step} of the log closes no contracts ({ev.action!r}): the fund records nothing")
+        c, side = log.start.table.contract, float(log.start.side)
+        lines = [Line("closed", "ΔQ", "", ev.contracts_closed, f"step {int(step) % n + 1}: {ev.action} at mark "
+                                                               f"{num(ev.mark)}"),
+                 Line("settlement_price", "S", "", ev.settlement_price, "where the closed contracts were settled"),
+                 Line("fill", "F", "", ev.execution_price, "where the venue sold them")]
+        lines += surplus_lines(c, side, ev.contracts_closed, ev.settlement_price, ev.execution_price)
+        booked = self._entries[k].amount + (self._entries[k + 1].amount if k + 1 < len(self._entries)
+                                            and self._entries[k + 1].kind == "adl" else 0.0)
+        got = float(lines[-1].value)
+        if (got >= 0) != (e.kind == "surplus") or not np.isclose(got, booked, rtol=1e-9, atol=1e-9 * max(1.0, abs(booked))):
+            raise ValueError(f"step {step}'s result {got:,.10g} is not the amount recorded in row {k + 1} "
+                             f"({booked:,.10g}): pass the log and step that row records")
+        return lines
+
+    def _paid_lines(self, k: int, loss: float) -> list[Line]:
+        """What the fund paid of ``loss`` (> 0) recorded in row ``k``: the floor from the rows before it, by hand."""
+        t = self._entries[k].time
+        balance = self._entries[k - 1].balance_after if k > 0 else self.start_balance
+        lines: list[Line] = []
+        if self.drawdown is None:
+            floor = 0.0
+            lines.append(Line("floor", "floor", "", 0.0, "no drawdown threshold: the fund pays down to 0"))
+        else:
+            since = -np.inf if self.drawdown_window is None else t - self.drawdown_window
+            carried, inside = self.start_balance, []
+            for e in reversed(self._entries[:k]):
+                if e.time <= since:
+                    carried = e.balance_after
+                    break
+                inside.append(e.balance_after)
+            peak = max([carried, *inside])
+            shown = ", ".join(num(b) for b in [carried, *inside[::-1]][:8]) + (", …" if len(inside) > 7 else "")
+            window = "the whole history" if self.drawdown_window is None else f"({num(since)}, {num(t)}] s"
+            lines += [Line("peak", "peak = max(balance carried in, balances in the window)", f"max({shown})", peak,
+                           f"window {window}"),
+                      Line("floor", "floor = (1 − drawdown) × peak", f"(1 − {pct(self.drawdown)}) × {num(peak)}",
+                           (1.0 - self.drawdown) * peak, "Bybit: ADL when the drawdown reaches a share of the peak")]
+            floor = float(lines[-1].value)
+        available = max(balance - floor, 0.0)
+        lines += [Line("available", "available = max(balance − floor, 0)", f"max({num(balance)} − {num(floor)}, 0)", available),
+                  Line("paid", "paid = min(|loss|, available)", f"min({num(loss)}, {num(available)})", min(loss, available))]
+        return lines
 
     def _time(self, time: ArrayLike) -> float:
         t = float(_check.finite("time", time))
