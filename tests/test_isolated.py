@@ -335,3 +335,14 @@ def test_step_table_long_liquidates_below_entry_not_in_the_window_above_it():
     assert p.is_liquidated(110) and not p.is_liquidated(100) and not p.is_liquidated(96)
     short = IsolatedPosition(t, "short", 1, 100, 5, 20)  # its size shrinks as the price rises: no window
     assert short.liquidation_price().price == pytest.approx(105 / 1.004)
+
+
+def test_entry_on_a_step_boundary_that_health_jumps_across_is_the_liquidation_price():
+    # Found by the adverse-side property: an inverse long of 1 USD at 1, coin notional exactly at
+    # tier 1's cap (brackets include their cap), 6x. The least fall takes it into tier 2 (18.75 %),
+    # where 0.1667 + (1 − 1/P) − 0.1875/P < 0: it is liquidated at entry itself.
+    t = TierTable.from_rows([[0, 1, 0.125, 7], [1, None, 0.1875, 4]], form="step", closed="right",
+                            contract=tm.Contract("inverse", 1.0, "BTC"))
+    p = IsolatedPosition.open(t, "long", 1, 1, 6)
+    assert not p.is_liquidated(1.0) and p.is_liquidated(1 - 1e-9)
+    assert p.liquidation_price().price == 1.0 and p.liquidation_price().tier == 2
