@@ -23,19 +23,8 @@ download (``playwright install``) is not used.
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import os
 import re
-import shutil
-import signal
-import socket
-import subprocess
-import sys
-import tempfile
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -59,18 +48,13 @@ from tiermargin.widgets.cascade import DURATION, RULES, SHOCK_AT, Settings
 from tiermargin.widgets.cross import ENTRY, INSTRUMENTS
 from tiermargin.waterfall import DAY_START, crash_path, run, traders
 from tiermargin.widgets.markprice import MAX_AGE, STALE_FROM, WICK_SECONDS, WICK_START
+from voila_server import (ARTIFACTS, RENDER_MS, ROOT, UPDATE_MS, VoilaPage, chromium, control, keep_failure,
+                          readout_cell, require, serve)
 
-ROOT = Path(__file__).resolve().parents[2]
 LESSONS = ROOT / "lessons"
-ARTIFACTS = ROOT / "test-artifacts" / "browser"
-CHROMIUM = os.environ.get("TIERMARGIN_CHROMIUM", "/usr/bin/chromium")
-BIN = Path(sys.executable).parent  # the venv's bin (not resolved: a venv's python is a symlink)
 
-SERVER_START_S = 60  # Voilà answering HTTP
-RENDER_MS = 120_000  # the lesson executed and the explorer on the page (a cold kernel, ipympl)
 SETTLE_MS = 10_000  # the rendered readout settling on the library's value
 FIGURE_MS = 5_000  # the figure drawn once the explorer is on the page
-UPDATE_MS = 30_000  # the readout reacting to one control change
 
 
 # ---------------------------------------------------------------------------- the cases
@@ -207,31 +191,7 @@ def test_every_lesson_explorer_has_a_case() -> None:
     assert not missing, f"add a Case to CASES in {Path(__file__).name} for {sorted(missing)}"
 
 
-# ---------------------------------------------------------------------------- server and browser
-def _missing_requirements() -> str | None:
-    """Why the browser tests cannot run here (None: they can)."""
-    if not os.access(CHROMIUM, os.X_OK):
-        return (f"Chromium not found at {CHROMIUM}: install it with 'apt-get install chromium' (.ci/run does; "
-                "or set TIERMARGIN_CHROMIUM to a Chromium binary) to run the real-browser explorer tests")
-    if importlib.util.find_spec("playwright") is None:
-        return ("the 'playwright' package is missing: pip install -r requirements-dev.txt (make test does) "
-                "to run the real-browser explorer tests")
-    if not (BIN / "voila").exists():
-        return f"no 'voila' in {BIN}: pip install -r requirements-dev.txt (make test does)"
-    return None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _log_tail(path: Path, lines: int = 60) -> str:
-    text = path.read_text(encoding="utf-8", errors="replace") if path.exists() else "(no log)"
-    return "\n".join(line[:300] for line in text.splitlines()[-lines:])  # some lines carry whole PNGs
-
-
+# ---------------------------------------------------------------------------- server, browser and pages
 @dataclass
 class Server:
     url: str
@@ -240,90 +200,32 @@ class Server:
 
 @pytest.fixture(scope="module")
 def voila() -> Iterator[Server]:
-    """Voilà serving ``lessons/`` on a free port, without token or browser, isolated from user config."""
-    reason = _missing_requirements()
-    if reason:
-        pytest.skip(reason)
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    log = ARTIFACTS / "voila-server.log"
-    home = Path(tempfile.mkdtemp(prefix="tiermargin-voila-"))
-    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}  # the kernel picks ipympl itself
-    env.update(PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}", JUPYTER_CONFIG_DIR=str(home / "config"),
-               IPYTHONDIR=str(home / "ipython"), JUPYTER_PLATFORM_DIRS="1", PYTHONUNBUFFERED="1")
-    port = _free_port()
-    cmd = [str(BIN / "voila"), str(LESSONS), "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1",
-           "--Voila.port_retries=0", "--Voila.token=", "--show_tracebacks=True"]
-    with open(log, "w", encoding="utf-8") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT,
-                                start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + SERVER_START_S
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"Voilà exited with {proc.returncode}:\n{_log_tail(log)}")
-            try:
-                with urllib.request.urlopen(url + "/", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"Voilà not answering at {url} after {SERVER_START_S} s:\n{_log_tail(log)}")
-            time.sleep(0.2)
+    """Voilà serving ``lessons/`` (:func:`voila_server.serve`)."""
+    require("explorer tests")
+    with serve(LESSONS, ARTIFACTS / "voila-server.log") as (url, log):
         yield Server(url, log)
-    finally:
-        proc.terminate()  # Voilà stops its loop on SIGTERM and shuts its kernels down
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
 def browser(voila: Server) -> Iterator[Any]:
     """Headless Chromium (the system's, not a Playwright download)."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--disable-dev-shm-usage"])
-        try:
-            yield b
-        finally:
-            b.close()
+    with chromium() as b:
+        yield b
 
 
-# ---------------------------------------------------------------------------- pages
-class LessonPage:
+class LessonPage(VoilaPage):
     """A page in its own browser context that logs its console; :meth:`load` renders a lesson with Voilà."""
 
     def __init__(self, browser: Any) -> None:
         # tall enough for a whole explorer (up to ~1,150 px): Voilà scrolls an inner box, not the page
-        self.context = browser.new_context(viewport={"width": 1400, "height": 1800})
-        self.page = self.context.new_page()
-        self.page.set_default_timeout(UPDATE_MS)
-        self.console: list[str] = []
+        super().__init__(browser, 1400, 1800)
         self.page.on("console", lambda m: self.console.append(f"[{m.type}] {m.text}"))
         self.page.on("pageerror", lambda e: self.console.append(f"[pageerror] {e}"))
 
     def load(self, server: Server, lesson: str, title: str) -> LessonPage:
         """Open the lesson and wait for its explorer (``root``: the outermost VBox with its title)."""
-        from playwright.sync_api import expect
-
-        heading = self.page.locator("h3", has_text=title)
-        self.root = self.page.locator(".widget-vbox", has=heading).first
-        self.page.goto(f"{server.url}/voila/render/{lesson}", wait_until="domcontentloaded", timeout=RENDER_MS)
-        expect(heading).to_be_visible(timeout=RENDER_MS)
+        self.render(server.url, lesson, title)
         return self
-
-    def screenshot(self, name: str) -> None:
-        self.root.scroll_into_view_if_needed()
-        self.root.screenshot(path=ARTIFACTS / f"{name}.png")
-
-    def close(self) -> None:
-        self.context.close()
 
 
 @contextmanager
@@ -334,12 +236,7 @@ def _artifacts(name: str, server: Server, opened: list[LessonPage]) -> Iterator[
     try:
         yield
     except BaseException:
-        for lp in opened[-1:]:
-            lp.page.screenshot(path=ARTIFACTS / f"{name}-failure.png", full_page=True)
-        shutil.copyfile(server.log, ARTIFACTS / f"{name}-failure-server.log")
-        print(f"--- Voilà server log (tail; full log {server.log}) ---\n{_log_tail(server.log)}")
-        for lp in opened[-1:]:
-            print("--- browser console (tail) ---\n" + "\n".join(line[:300] for line in lp.console[-40:]))
+        keep_failure(name, server.log, opened[-1] if opened else None)
         raise
     finally:
         for lp in opened[-1:]:
@@ -365,15 +262,6 @@ def _keep(pages: dict[str, LessonPage], lesson: str, lp: LessonPage) -> None:
 # ---------------------------------------------------------------------------- controls
 def _norm(text: str | None) -> str:
     return " ".join((text or "").split())
-
-
-def _control(root: Any, label: str) -> Any:
-    """The control (an ipywidgets view) whose description label is ``label``."""
-    def has_class(name: str) -> str:
-        return f'contains(concat(" ", @class, " "), " {name} ")'
-
-    return root.locator(f'xpath=.//div[{has_class("lm-Widget")}]'
-                        f'[./label[{has_class("widget-label")}][normalize-space(.)="{label}"]]')
 
 
 def _move(control: Any, move: tuple[str, str]) -> None:
@@ -419,19 +307,19 @@ def test_moving_a_control_updates_the_readout_to_the_library_value(
         opened.append(LessonPage(browser))
         _keep(rendered, case.lesson, opened[-1])
         lp = opened[-1].load(voila, case.lesson, case.title)
-        control = _control(lp.root, case.control)
-        cell = lp.root.locator(f'xpath=.//tr[normalize-space(td[1])="{case.row}"]/td[2]').first
+        moved = control(lp.root, case.control)
+        cell = readout_cell(lp.root, case.row)
         expect(cell).to_be_visible(timeout=RENDER_MS)
         expect(cell).to_have_text(before, timeout=SETTLE_MS)  # agrees with the library before the move
         lp.screenshot(f"{case}-before")
 
-        _move(control, case.move)
+        _move(moved, case.move)
         expect(cell).not_to_have_text(before, timeout=UPDATE_MS)  # the kernel answered
         try:
             expect(cell).to_have_text(after, timeout=SETTLE_MS)  # ... with the library's value
         finally:
             lp.screenshot(f"{case}-after")
-        assert _shows(control) == case.shows, f"{case.control} did not move to {case.shows!r}"
+        assert _shows(moved) == case.shows, f"{case.control} did not move to {case.shows!r}"
         assert "⚠" not in lp.root.inner_text(), "the explorer shows an error"
 
 
