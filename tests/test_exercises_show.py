@@ -28,14 +28,14 @@ STUDENTS = ("demo", "alice", "bob", "8f3a-2291", "Zoë", "carol", "dave", "eve")
 # lesson → exercise → the parts with a derivation (None: the exercise's one answer). Every other
 # exercise (and part) shows a notice: see the report's list of the explanations they need.
 DERIVED: dict[str, dict[int, tuple[str, ...] | None]] = {
-    "01": {6: ("on_last", "on_mark")},
+    "01": {1: None, 2: None, 3: None, 4: None, 5: None, 6: ("on_last", "on_mark")},
     "02": {1: None, 2: None, 3: ("legacy", "coinw", "binance", "liquidated"), 4: None, 5: None, 6: None, 7: None},
     "03": {5: None, 6: ("isolated_lp", "cross_lp", "isolated_loss", "cross_loss")},
     "04": {1: None, 2: ("step_below", "step_above", "continuous_below", "continuous_above"), 3: None, 5: None, 6: None,
            7: ("maintenance_margin",)},
-    "05": {1: ("bankruptcy",)},
-    "06": {},
-    "07": {},
+    "05": {1: ("bankruptcy", "surplus"), 2: None, 4: ("equity_full", "fund_full", "fund_stepwise")},
+    "06": {1: ("balance", "shortfall"), 2: None, 4: None},
+    "07": {1: ("move", "fill"), 3: None},
 }
 
 
@@ -198,7 +198,7 @@ POINTED = [(lesson, n, k) for lesson, n in cases() for k, m in enumerate(definit
 
 
 def test_some_mistakes_of_every_derived_lesson_point_at_a_line():
-    assert {lesson for lesson, _, _ in POINTED} == {"02", "03", "04", "05"}
+    assert {lesson for lesson, _, _ in POINTED} == {"01", "02", "03", "04", "05", "06", "07"}
     assert len(POINTED) >= 25
 
 
@@ -241,7 +241,7 @@ def test_the_pointed_lines_are_where_the_mistakes_happen():
     ex3 = lesson03.Exercises(student_id="carol")
     fb = ex3.check(5, lesson03._cross_lp(numbers(ex3, 5), extra=lesson03._eth_mm(numbers(ex3, 5))))
     k = int(fb.hint.rsplit("see line ", 1)[1].split()[0])
-    assert ex3.show(5).lines[k - 1].key == "eth_mm"
+    assert ex3.show(5).lines[k - 1].key == "mm_2" and "ETHUSDT" in ex3.show(5).lines[k - 1].why
 
 
 def test_a_mistake_names_a_line_only_on_an_exercise_with_a_derivation():

@@ -33,8 +33,16 @@ import numpy as np
 
 from .. import IsolatedPosition
 from .._check import FloatArray
+from ..market import Market
 from ..derivation import Derivation, Line, num
-from ..markprice import basis_moving_average, funding_mark_price, funding_price, index_price, mark_price
+from ..markprice import (
+    basis_moving_average,
+    explain_mark_price,
+    funding_mark_price,
+    funding_price,
+    index_price,
+    mark_price,
+)
 from .core import (
     MONEY,
     Draw,
@@ -49,6 +57,7 @@ from .core import (
     bundled_table,
     see,
 )
+from .show import one_venue_market, renamed, upto
 
 BTC = "binance-usdm-btcusdt-2021"
 LESSON = "lessons/01_mark_price.ipynb"
@@ -88,6 +97,14 @@ def _price1(n: Numbers, rate_scale: float = 1.0, elapsed: bool = False, whole: b
     return float(funding_price(n["index"], rate_scale * n["funding_rate"], time, n["interval"]))
 
 
+def _price1_derivation(n: Numbers) -> Derivation:
+    """Price 1 in :func:`~tiermargin.markprice.explain_mark_price` (median of three), the index given."""
+    market = one_venue_market((0,), (n["index"],), (n["index"],), funding_rate=n["funding_rate"],
+                              time_to_funding=n["time_to_funding"], interval=n["interval"])
+    d = explain_mark_price(market, window=1, form="median3")
+    return Derivation("Price 1 (the funding price)", (d.line("p1"),), d.rule, d.source)
+
+
 FUNDING_PRICE = Exercise(
     title="Price 1: the funding price",
     numbers=_funding_numbers,
@@ -99,22 +116,27 @@ FUNDING_PRICE = Exercise(
             lambda n: _price1(n, whole=True),
             "you applied the whole funding rate: scale it by the part of the interval still to run, "
             "time to funding/interval",
+            line="p1",
         ),
         Mistake(
             lambda n: _price1(n, elapsed=True),
             "you scaled the rate by the time elapsed since the last funding; Price 1 uses the time "
             "*to* the next funding: rate·time to funding/interval",
+            line="p1",
         ),
         Mistake(
             lambda n: _price1(n, rate_scale=100.0),
             "the funding rate is a fraction (0.0001 is 0.01 %): do not multiply it by 100",
+            line="p1",
         ),
         Mistake(
             lambda n: _price1(n) - n["index"],
             "that is only the funding premium, index·rate·time to funding/interval: Price 1 is the "
             "index plus that premium",
+            line="p1",
         ),
     ),
+    derivation=_price1_derivation,
 )
 
 
@@ -165,22 +187,38 @@ INDEX_MISTAKES = (
         lambda n: _index(n, threshold=_NO_OUTLIER_RULE),
         "you kept the outlier in the average: a venue more than the threshold away from the median "
         "of all venues gets weight 0",
+        line="index",
     ),
     Mistake(
         lambda n: float(np.median(n["quotes"])),
         "that is the plain median of the quotes; with exactly one venue off, the index is the "
         "weighted average of the other venues",
+        line="index",
     ),
     Mistake(
         _not_renormalised,
         "once the outlier's weight is 0, rescale the remaining weights so that they sum to 1 "
         "(divide by their sum)",
+        line="index",
     ),
     Mistake(
         lambda n: _index(n, equal_weights=True),
         "you averaged the other venues with equal weights: use the venues' weights, rescaled to sum 1",
+        line="index",
     ),
 )
+
+
+def _index_derivation(n: Numbers) -> Derivation:
+    """The index lines of :func:`~tiermargin.markprice.explain_mark_price`: median, outliers, weighted average."""
+    quotes = np.asarray([n["quotes"]], dtype=float)
+    venues = tuple(n.get("venues") or (f"venue {k}" for k in range(1, quotes.size + 1)))
+    market = Market(np.zeros(1), venues, quotes, np.zeros_like(quotes), np.median(quotes, axis=1), np.zeros(1),
+                    np.zeros(1), 1.0)
+    d = explain_mark_price(market, window=1, threshold=n["threshold"], weights=n["weights"])
+    rule = ("index = the weighted average of the venues within the threshold of the median of all, their weights "
+            "rescaled to sum 1 (the median itself when more than one venue is off)")
+    return Derivation(f"Index of {quotes.size} venues", upto(d, "index").lines, rule, d.source)
 
 
 def _index_numbers(d: Draw) -> dict[str, Any]:
@@ -195,6 +233,7 @@ INDEX = Exercise(
     hint="take the median of all quotes; a venue more than 5 % from it gets weight 0; the index is "
     "the weighted average of the others, their weights rescaled to sum 1" + _see("Index price"),
     mistakes=INDEX_MISTAKES,
+    derivation=_index_derivation,
 )
 
 
@@ -220,6 +259,19 @@ def _price2(n: Numbers) -> float:
     return float(mark_price(n["index"], n["basis_ma"]))
 
 
+def _median3_derivation(n: Numbers) -> Derivation:
+    """The median-of-three lines of :func:`~tiermargin.markprice.explain_mark_price` on the student's
+    index, basis MA and last price (two samples whose basis averages to the MA given; only the lines
+    from Price 1 on are shown)."""
+    index, last = float(n["index"]), float(n["last"])
+    earlier = 2 * index + 2 * n["basis_ma"] - last  # (earlier − index + last − index)/2 = MA
+    market = one_venue_market((0, 1), (index, index), (earlier, last), funding_rate=n["funding_rate"],
+                              time_to_funding=n["time_to_funding"], interval=n["interval"])
+    d = explain_mark_price(market, at=-1, window=2, form="median3")
+    k = d.line_number("p1")
+    return Derivation("The mark: median of three", d.lines[k - 1:], d.rule, d.source)
+
+
 MEDIAN3 = Exercise(
     title="The mark: median of three",
     numbers=_median3_numbers,
@@ -237,21 +289,26 @@ MEDIAN3 = Exercise(
             lambda n: float(n["last"]),
             "that is the last price, caught in a wick; the median of three ignores it when Price 1 "
             "and Price 2 agree",
+            line="last",
         ),
         Mistake(
             _price1,
             "that is Price 1 alone; the mark is the median of Price 1, Price 2 and the last price",
+            line="p1",
         ),
         Mistake(
             lambda n: float(np.mean([_price1(n), _price2(n), n["last"]])),
             "that is the mean of the three; take the median (the middle one), which one wild price "
             "cannot drag",
+            line="mark",
         ),
         Mistake(
             lambda n: float(n["index"]),
             "that is the index; the mark is the median of Price 1, Price 2 and the last price",
+            line="mark",
         ),
     ),
+    derivation=_median3_derivation,
 )
 
 
@@ -279,6 +336,14 @@ def _basis_ma(n: Numbers, window: float | None = None, sign: float = 1.0) -> flo
     return float(basis_moving_average(n["times"], basis, n["window"] if window is None else window)[-1])
 
 
+def _basis_ma_derivation(n: Numbers) -> Derivation:
+    """The basis lines of :func:`~tiermargin.markprice.explain_mark_price` at the last sample (the futures as the last price)."""
+    d = explain_mark_price(one_venue_market(n["times"], n["index"], n["futures"]), at=-1, window=n["window"])
+    k = d.line_number("window")
+    rule = "MA = the mean of the basis (futures − index) over the samples with t − window < time ≤ t"
+    return upto(Derivation("Basis moving average at the last sample", d.lines[k - 1:], rule, d.source), "basis_ma")
+
+
 BASIS_MA = Exercise(
     title="The basis moving average",
     numbers=_ma_numbers,
@@ -291,20 +356,25 @@ BASIS_MA = Exercise(
         Mistake(
             lambda n: _basis_ma(n, window=n["window"] + 0.5),
             "you included the sample exactly `window` seconds old: the window is t − window < time ≤ t",
+            line="window",
         ),
         Mistake(
             lambda n: _basis_ma(n, window=n["times"][-1] - n["times"][0] + 1),
             "you averaged every sample: only those in the last `window` seconds count",
+            line="window",
         ),
         Mistake(
             lambda n: _basis_ma(n, sign=-1.0),
             "the sign is reversed: basis = futures − index (positive when the futures trade above the index)",
+            line="basis_1",
         ),
         Mistake(
             lambda n: float(mark_price(n["index"][-1], _basis_ma(n))),
             "that is the mark, index + MA(basis); the question asks for the MA of the basis itself",
+            line="basis_ma",
         ),
     ),
+    derivation=_basis_ma_derivation,
 )
 
 
@@ -345,6 +415,7 @@ INDEX_FUNCTION = Exercise(
     hint="m = median of all quotes; venues with |quote − m| > threshold·m are outliers; none or one: "
     "the weighted average of the others (weights rescaled to sum 1); more than one: m" + _see("Index price"),
     mistakes=INDEX_MISTAKES,
+    derivation=_index_derivation,
 )
 
 
@@ -416,22 +487,27 @@ def _wick_numbers(d: Draw) -> dict[str, Any]:
     return {k: n[k] for k in ("side", "qty", "entry", "leverage", "liquidation", "window", "times", "index", "last")}
 
 
-def _worst(n: Numbers, prices: Sequence[float] | FloatArray, what: str, why: str) -> Derivation:
+def _worst(n: Numbers, prices: Sequence[float] | FloatArray, what: str, why: str, marked: bool = False) -> Derivation:
     """The health at the price of the series most dangerous to the position: liquidated on that
-    series when it is ≤ 0 (in the first tier health moves one way with the price)."""
+    series when it is ≤ 0 (in the first tier health moves one way with the price). ``marked``: the
+    series is the mark, whose derivation at that sample (``explain_mark_price``) comes first."""
     prices = np.asarray(prices, dtype=float)
     k = int(np.argmin(prices) if n["side"] == "long" else np.argmax(prices))
     worst = Line("worst", f"worst {what} = {'min' if n['side'] == 'long' else 'max'} over the samples", "",
                  float(prices[k]), f"at t = {num(n['times'][k])} s; {why}")
     d = _position(n).explain("health", float(prices[k]))
-    return Derivation(d.title, (worst, *d.lines), d.rule, d.source)
+    head: tuple[Line, ...] = ()
+    if marked:
+        market = one_venue_market(n["times"], n["index"], n["last"])
+        head = renamed(explain_mark_price(market, at=k, window=n["window"]).lines, "mark_")
+    return Derivation(d.title, (*head, worst, *d.lines), d.rule, d.source)
 
 
 def _wick_derivations(n: Numbers) -> dict[str, Derivation]:
     return {
         "on_last": _worst(n, n["last"], "last price", "the lowest for a long, the highest for a short"),
-        "on_mark": _worst(n, _marks(n), "mark", "mark = index + MA(last − index) over the window (its own "
-                                                 "derivation is not shown yet)"),
+        "on_mark": _worst(n, _marks(n), "mark", "mark = index + MA(last − index) over the window, derived above at "
+                                                 "that sample", marked=True),
     }
 
 

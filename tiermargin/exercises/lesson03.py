@@ -33,7 +33,7 @@ from typing import Any
 
 from .. import Contract, IsolatedPosition, TierTable, requirement
 from ..cross import CrossAccount, Haircut, Instrument, Order, Position, TierRule
-from ..derivation import Derivation, Line, num
+from ..derivation import Derivation, Line
 from .core import (
     MONEY,
     RATIO,
@@ -49,7 +49,7 @@ from .core import (
     bundled_table,
     see,
 )
-from .show import composed, extended, renamed, statement
+from .show import extended, statement
 
 BTC = "binance-usdm-btcusdt-2021"
 LESSON = "lessons/03_cross_margin.ipynb"
@@ -425,34 +425,8 @@ def _eth_upl(n: Numbers) -> float:
 
 
 def _cross_lp_derivation(n: Numbers) -> Derivation:
-    """Binance's cross formula as an isolated one: with ETH held at its mark, the BTC long's health
-    is that of an isolated long whose margin is WB − TMM1 + UPNL1 (until a cross explanation,
-    ``CrossAccount.explain_liquidation_price``, gives the account's own)."""
-    eth_value = n["eth_qty"] * n["eth_mark"]
-    value = Line("value", "ETH value = qty × mark", f"{num(n['eth_qty'])} × {num(n['eth_mark'])}", float(eth_value))
-    tmm1 = _eth_table(n["eth_mmr"]).explain(eth_value)
-    upl = _eth_upl(n)
-    upnl1 = Line("upl", "UPNL1 = s × qty × (mark − entry)",
-                 f"{num(_sign(n['eth_side']))} × {num(n['eth_qty'])} × ({num(n['eth_mark'])} − {num(n['eth_entry'])})",
-                 float(upl), "the ETH position's PnL at its mark")
-    margin = float(n["wallet"]) - float(tmm1.result) + upl  # type: ignore[arg-type]
-    backing = Line("margin", "M = WB − TMM1 + UPNL1", f"{num(n['wallet'])} − {num(tmm1.result)} + {num(upl)}", margin,
-                   "what the shared wallet leaves to back the BTC long, ETH held at its mark")
-    btc = IsolatedPosition(bundled_table(n["table"]), "long", n["btc_qty"], n["btc_entry"], margin,
-                           n["btc_qty"] * n["btc_entry"] / margin).explain("liquidation_price")
-    return composed(
-        f"Cross liquidation price of a long of {num(n['btc_qty'])} BTCUSDT from {num(n['btc_entry'])} next to "
-        f"{num(n['eth_qty'])} ETHUSDT",
-        (renamed((value, *tmm1.lines), "eth_"), renamed((upnl1,), "eth_"), (backing,), btc.lines),
-        rule="Binance USDⓈ-M cross: LP = (WB − TMM1 + UPNL1 + cum − s·Q·EP)/(Q·MMR − s·Q), the other positions "
-        "held at their marks; the BTC tier is the one at LP (" + btc.rule + ")",
-        source="Binance FAQ 'How to Calculate Liquidation Price of USDⓈ-M Futures Contracts'",
-    )
-
-
-def _btc_tier_at_lp(n: Numbers) -> int:
-    """1-based BTC tier at the cross liquidation price."""
-    return int(bundled_table(n["table"]).tier_index(n["btc_qty"] * _cross_lp(n))) + 1
+    """The account's own derivation: health (the ETH position held at its mark) walked down to 0."""
+    return _lp_account(n).explain_liquidation_price(_lp_prices(n), "BTC", "below")
 
 
 CROSS_LP = Exercise(
@@ -468,24 +442,24 @@ CROSS_LP = Exercise(
             lambda n: _cross_lp(n, eth=False),
             "you left out the ETH position: in cross margin it shares the wallet, so subtract its "
             "maintenance margin (TMM1) and add its PnL (UPNL1)",
-            line="margin",
+            line="health_now",
         ),
         Mistake(
             lambda n: _cross_lp(n, extra=_eth_mm(n)),
             "you left out the ETH position's maintenance margin TMM1 = qty·mark·MMR: it is reserved "
             "out of the shared wallet",
-            line="eth_mm",
+            line="mm_2",
         ),
         Mistake(
             lambda n: _cross_lp(n, eth_pnl=False),
             "you left out the ETH position's PnL UPNL1 = s·qty·(mark − entry): a profit supports the "
             "BTC long, a loss eats into the wallet",
-            line="eth_upl",
+            line="upl_2",
         ),
         Mistake(
             _no_cum,
             "you left out the maintenance amount cum of the BTC tier: MM = value·MMR − cum",
-            line=lambda n: f"root_{_btc_tier_at_lp(n)}",
+            line="mm_1",
         ),
     ),
     derivation=_cross_lp_derivation,

@@ -34,6 +34,7 @@ from functools import partial
 from typing import Any
 
 from .. import IsolatedPosition, TierTable
+from ..derivation import Derivation, num
 from ..liquidation import Execution, LiquidationLog, liquidate
 from .core import (
     MONEY,
@@ -50,6 +51,7 @@ from .core import (
     bundled_table,
     see,
 )
+from .show import upto
 
 BTC = "binance-usdm-btcusdt-2021"
 ZEC = "binance-usdm-zecusdt"
@@ -227,6 +229,18 @@ def _liquidation_price(n: Numbers) -> float:
     return float(_position(n).liquidation_price().price)
 
 
+def _surplus_derivation(n: Numbers) -> Derivation:
+    """The settlement lines of ``LiquidationLog.explain``: the step closing ``closed`` contracts, filled at
+    ``fill`` (a liquidation at a mark equal to the fill, filled at the mark), up to the fund's surplus."""
+    log = liquidate(_position(n), [0.0], [n["fill"]], "fraction", fraction=n["closed"] / n["qty"],
+                    execution=Execution("mark"))
+    d = log.explain(0)
+    k = d.line_number("settlement")
+    return upto(Derivation(f"The fund's result of closing {num(n['closed'])} contracts at {num(n['fill'])}",
+                           d.lines[k - 1:], "settled at the bankruptcy price B: the fund takes the closed contracts "
+                           "over at B and sells them at the fill F, its result UPL(ΔQ, B, F)", d.source), "surplus")
+
+
 SURPLUS = Exercise(
     title="Bankruptcy price and the risk fund's result of a step",
     numbers=_surplus_numbers,
@@ -252,19 +266,21 @@ SURPLUS = Exercise(
             lambda n: {"surplus": -_surplus(n)["surplus"]},
             "the sign is reversed: the fund gains when the fill is better than B for the side closed "
             "(above B when selling a long, below when buying back a short): surplus = s·ΔQ·(fill − B)",
+            line="surplus",
         ),
         Mistake(
             lambda n: {"surplus": _surplus_at(n, _liquidation_price(n))},
             "you measured the fill against the liquidation price: the reference is the bankruptcy price B, "
             "at which the trader's share of the margin is used up",
+            line="settlement_price",
         ),
         Mistake(
             lambda n: {"surplus": _surplus_at(n, _bankruptcy(n), qty=n["qty"])},
             "only the contracts closed on this step (closed, not qty) go through the fund",
+            line="closed",
         ),
     ),
-    # the surplus: no derivation yet (a liquidation step's explanation)
-    derivation=lambda n: {"bankruptcy": _position(n).explain("bankruptcy_price")},
+    derivation=lambda n: {"bankruptcy": _position(n).explain("bankruptcy_price"), "surplus": _surplus_derivation(n)},
 )
 
 
@@ -275,6 +291,11 @@ def _one_step_numbers(d: Draw) -> dict[str, Any]:
 
 def _one_step(n: Numbers) -> float:
     return float(_run(n, "one-tier").events[0].contracts_left)
+
+
+def _one_step_derivation(n: Numbers) -> Derivation:
+    """``LiquidationLog.explain`` of the first one-tier step, up to the contracts kept."""
+    return upto(_run(n, "one-tier").explain(0), "keep")
 
 
 ONE_STEP = Exercise(
@@ -288,26 +309,32 @@ ONE_STEP = Exercise(
         Mistake(
             lambda n: n["qty"] - _one_step(n),
             "that is the number of contracts closed: the question asks how many are left",
+            line="keep",
         ),
         Mistake(
             lambda n: _contracts_at_cap(n, _tier_at_mark(n) - 2),
             "that is the cap of tier k − 2 (the floor of tier k − 1): two tiers down, OKX's rule for "
             "swaps; one tier down keeps the size just under the cap of tier k − 1",
+            line="target_tier",
         ),
         Mistake(
             lambda n: float(bundled_table(n["table"]).caps[_tier_at_mark(n) - 2]),
             "that is the cap itself, a value in USDT: the answer is in contracts, cap/mark",
+            line="keep_cap",
         ),
         Mistake(
             lambda n: _contracts_at_cap(n, _tier_at_mark(n) - 1, price=n["entry"]),
             "you valued the size at entry: the tier and the contracts at the cap are taken at the mark",
+            line="size",
         ),
         Mistake(
             lambda n: _contracts_at_cap(n, _tier_at_mark(n)),
             "that is the cap of the tier the position is in at the mark (the tier it was in at entry may "
             "be higher, but the step starts from the tier at the mark): it must fall into the tier below",
+            line="target_tier",
         ),
     ),
+    derivation=_one_step_derivation,
 )
 
 
@@ -399,6 +426,14 @@ def _kept(n: Numbers) -> IsolatedPosition:
     return final
 
 
+def _versus_derivations(n: Numbers) -> dict[str, Derivation]:
+    """``LiquidationLog.explain`` of the one order of each policy: what the full close pays back, and the
+    fund's surplus of each (the remaining position's equity is not a line of a step: no derivation yet)."""
+    full, stepwise = (_run(_crash(n), policy, n["depth"]) for policy in ("full", "lowest-sufficient"))
+    return {"equity_full": upto(full.explain(0), "returned"), "fund_full": upto(full.explain(0), "surplus"),
+            "fund_stepwise": upto(stepwise.explain(0), "surplus")}
+
+
 VERSUS = Exercise(
     title="Full versus stepwise liquidation: the trader and the risk fund",
     numbers=_versus_numbers,
@@ -413,6 +448,7 @@ VERSUS = Exercise(
             lambda n: {"equity_full": float(_position(_crash(n)).equity(n["mark"]))},
             "closed at the mark the trader would keep that, but the closed contracts are settled at the "
             "bankruptcy price: their margin goes with them, and a position closed in full leaves 0",
+            line="settlement_price",
         ),
         Mistake(
             lambda n: {"equity_stepwise": float(_position(_crash(n)).equity(n["mark"]))},
@@ -431,17 +467,21 @@ VERSUS = Exercise(
             lambda n: {k: -v for k, v in _versus(n).items() if k.startswith("fund")},
             "the sign is reversed: the fund's result is s·ΔQ·(fill − B), negative when the book fills "
             "worse than the bankruptcy price",
+            line="surplus",
         ),
         Mistake(
             _fund_at_mark,
             "that fills the order at the mark: selling V into the book fills on average at "
             "mark·(1 − s·V/(2·depth)), worse for a large order",
+            line="fill",
         ),
         Mistake(
             lambda n: {k: v for k, v in _versus(n, depth=n["depth"] / 2).items() if k.startswith("fund")},
             "the average fill is half-way along the book's move: mark·(1 − s·V/(2·depth)), not V/depth",
+            line="move",
         ),
     ),
+    derivation=_versus_derivations,
 )
 
 

@@ -35,8 +35,9 @@ from typing import Any
 import numpy as np
 
 from .. import IsolatedPosition, TierTable
-from ..adl import adl_qty, deleverage, lights, scores
+from ..adl import adl_qty, deleverage, explain_score, lights, scores
 from ..contracts import LINEAR_USDT
+from ..derivation import Derivation
 from ..riskfund import HOUR, RiskFund
 from ..waterfall import DAY_START
 from .core import (
@@ -53,6 +54,7 @@ from .core import (
     Value,
     see,
 )
+from .show import renamed, upto
 
 LESSON = "lessons/06_risk_fund_and_adl.ipynb"
 SIDES = ("long", "short")
@@ -141,6 +143,16 @@ def _paid_nothing(n: Numbers) -> dict[str, float]:
     return {"balance": after.balance, "shortfall": -float(results[i])}
 
 
+def _fund_derivations(n: Numbers) -> dict[str, Derivation]:
+    """``RiskFund.explain`` of every row (the ADL row's lines up to its shortfall for ``shortfall``)."""
+    fund, _ = _ledger(n["start"], n["results"])
+    rows = [(k, fund.explain(k)) for k, e in enumerate(fund.entries) if e.kind != "adl"]
+    balance = Derivation("The fund's balance after the five results", tuple(
+        ln for k, d in rows for ln in renamed(d.lines, f"row{k + 1}_")), rows[-1][1].rule, rows[-1][1].source)
+    adl = next(k for k, e in enumerate(fund.entries) if e.kind == "adl")
+    return {"balance": balance, "shortfall": upto(fund.explain(adl), "shortfall")}
+
+
 FUND_PAYS = Exercise(
     title="The fund pays the losses",
     numbers=_fund_numbers,
@@ -154,13 +166,16 @@ FUND_PAYS = Exercise(
             lambda n: {"balance": float(n["start"] + sum(n["results"]))},
             "the balance never goes negative: the fund pays a loss only down to 0, and the rest is the "
             "shortfall handed to ADL, not a debt the next surpluses repay",
+            line=lambda n: f"row{_big(n) + 1}_paid",
         ),
         Mistake(
             _paid_nothing,
             "the fund pays what it has first, down to 0: only the part of the loss beyond its balance "
             "is the shortfall handed to ADL",
+            line=lambda n: f"row{_big(n) + 1}_paid",
         ),
     ),
+    derivation=_fund_derivations,
 )
 
 
@@ -221,26 +236,40 @@ THRESHOLD_MISTAKES = (
         lambda n: _paid(n, threshold=False),
         "without the threshold the fund would pay all this; with it, the fund stops at its floor "
         "(1 − d) × peak and the rest goes to ADL",
+            line="floor",
     ),
     Mistake(
         lambda n: _floor_paid(n, (1 - n["drawdown"]) * n["balances"][-1][1]),
         "you took d of the current balance: the threshold is measured from the peak of the past "
         "8 hours, floor = (1 − d) × peak, and the fund has already come down part of the way",
+            line="peak",
     ),
     Mistake(
         lambda n: _floor_paid(n, (1 - n["drawdown"]) * max(b for _, b in n["balances"])),
         "that peak is more than 8 hours old: the threshold counts the highest balance over the past "
         "8 hours only (including the balance carried into them)",
+            line="peak",
     ),
     Mistake(
         lambda n: n["loss"] - _paid(n),
         "that is the part the fund does not pay, the shortfall handed to ADL: give what it pays",
+            line="paid",
     ),
 )
 
 
 def _threshold_values(n: Numbers) -> list[float]:
     return [_paid(n), *(m.answer(n) for m in THRESHOLD_MISTAKES)]
+
+
+def _threshold_derivation(n: Numbers) -> Derivation:
+    """``RiskFund.explain`` of the loss row, up to what the fund pays."""
+    times = [DAY_START + h * HOUR for h, _ in n["balances"]]
+    levels = [n["start"], *(b for _, b in n["balances"])]
+    fund, _ = _ledger(n["start"], np.diff(levels).tolist(), times, drawdown=n["drawdown"])
+    fund.record(DAY_START + n["loss_hour"] * HOUR, -n["loss"])
+    row = next(k for k in range(len(fund.entries) - 1, -1, -1) if fund.entries[k].kind == "loss")
+    return upto(fund.explain(row), "paid")
 
 
 THRESHOLD = Exercise(
@@ -252,6 +281,7 @@ THRESHOLD = Exercise(
     "over the 8 hours before the loss (counting the balance it had when they began); it pays "
     "min(loss, balance − floor), and the rest goes to ADL" + _see(LEDGER),
     mistakes=THRESHOLD_MISTAKES,
+    derivation=_threshold_derivation,
 )
 
 
@@ -391,17 +421,21 @@ RANKING = Exercise(
             lambda c: _terms(c)["upnl"] / c["margin"] * _terms(c)["mark_value"] / _terms(c)["equity"],
             "PnL% is the PnL over the position's value at entry, qty·entry, not over the margin: the "
             "leverage factor already accounts for the margin",
+            line="pnl_pct",
         ),
         Mistake(
             lambda c: _terms(c)["upnl"] / _terms(c)["entry_value"] * _terms(c)["entry_value"] / c["margin"],
             "that is the leverage at opening; the ranking uses the effective leverage at the mark, "
             "qty·mark/(margin + UPL)",
+            line="leverage",
         ),
         Mistake(
             lambda c: _terms(c)["upnl"] / _terms(c)["entry_value"] * _terms(c)["mark_value"] / c["margin"],
             "the effective leverage divides by the equity at the mark, margin + UPL, not by the margin alone",
+            line="leverage",
         ),
     ),
+    derivation=lambda c: explain_score(_position(c), c["mark"], "pnl-leverage"),
 )
 
 

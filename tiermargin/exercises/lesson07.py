@@ -66,7 +66,8 @@ from typing import Any
 import numpy as np
 
 from .. import cascade as cs
-from ..markprice import basis_moving_average, mark_price
+from ..derivation import Derivation
+from ..markprice import basis_moving_average, explain_mark_price, mark_price
 from ..orderbook import Book
 from .core import (
     MONEY,
@@ -81,6 +82,7 @@ from .core import (
     Value,
     see,
 )
+from .show import one_venue_market, upto
 
 LESSON = "lessons/07_cascades.ipynb"
 SIDES = ("long", "short")
@@ -148,40 +150,53 @@ def _book(n: Numbers) -> dict[str, float]:
     return {"move": _move(n), "fill": float(Book(n["depth"]).fill(n["price"], _order(n)))}
 
 
+def _book_derivations(n: Numbers) -> dict[str, Derivation]:
+    """``Book.explain_order`` on the student's order: its move line, and the average fill (its result)."""
+    d = Book(n["depth"]).explain_order(_order(n), n["price"])
+    return {"move": upto(d, "move", title=f"The book's move for {d.title[0].lower()}{d.title[1:]}"), "fill": d}
+
+
 BOOK_MISTAKES = (
     Mistake(
         lambda n: {"move": _move(n, per_cent=True), "fill": n["price"] * math.exp(_move(n, per_cent=True) / 2)},
         "the depth is what rests per 1 % of price, so V/depth is the move in per cent: divide by 100 "
         "more, move = −V/(100·depth)",
+        line="move",
     ),
     Mistake(
         lambda n: {"move": -_move(n), "fill": n["price"] * math.exp(-_move(n) / 2)},
         "the sign is reversed: a liquidated long's order is a sale, which pushes the price down "
         "(move < 0, a fill below the price); a short's is a buy (move > 0, a fill above)",
+        line="move",
     ),
     Mistake(
         lambda n: {"fill": n["price"] * math.exp(_move(n))},
         "that is the price after the whole sweep: the order fills on average at the midpoint of its "
         "sweep, price·exp(move/2)",
+        line="fill",
     ),
     Mistake(
         lambda n: {"fill": n["price"] * (1 + _move(n) / 2)},
         "the move is in log price: the average fill is price·exp(move/2), not price·(1 + move/2)",
+        line="fill",
     ),
     Mistake(
         lambda n: {"move": math.expm1(_move(n))},
         "that is the relative change of the price, e^move − 1: give the move in log price, "
         "Δ ln P = −V/(100·depth)",
+        line="move",
     ),
     Mistake(
         lambda n: {"move": n["price"] * math.expm1(_move(n))},
         "that is the change of the price in USDT: give the move in log price, a fraction, "
         "Δ ln P = −V/(100·depth)",
+        line="move",
     ),
     Mistake(
         lambda n: {"fill": float(n["price"])},
         "the order does not all fill at the price it started from: it walks the book, and fills on "
         "average at price·exp(move/2)",
+        line="fill",
     ),
 )
 
@@ -210,6 +225,7 @@ BOOK_MOVE = Exercise(
     "Δ ln P = −V/(100·depth) (a buy: +V/(100·depth)), and fills on average at the midpoint of its "
     "sweep, price·exp(Δ ln P / 2)" + _see(BOOK_SECTION),
     mistakes=BOOK_MISTAKES,
+    derivation=_book_derivations,
 )
 
 
@@ -311,28 +327,34 @@ MARK_MISTAKES = (
         lambda n: float(n["last"][-1]),
         "that is the last price (index + the current basis): liquidations use the mark, index + the "
         "moving average of the basis, which a drop on this venue alone moves only in part",
+        line="mark",
     ),
     Mistake(
         lambda n: _basis_ma(n, price=True),
         "you averaged the last price: the mark averages the basis, last − index, over the window and "
         "adds it to the current index",
+        line="basis_1",
     ),
     Mistake(
         lambda n: float(n["index"][-1]),
         "that is the index alone: add the moving average of the basis, last − index, over the window",
+        line="mark",
     ),
     Mistake(
         lambda n: float(n["index"][-1]) - _basis_ma(n),
         "the sign is reversed: basis = last − index, and mark = index + MA(basis)",
+        line="mark",
     ),
     Mistake(
         lambda n: _mark_with(n, window=n["times"][-1] - n["times"][0] + 1),
         "you averaged the basis over every sample: only those of the last `window` seconds count",
+        line="window",
     ),
     # times are whole seconds, a step apart: half a step more takes in exactly the sample on the edge
     Mistake(
         lambda n: _mark_with(n, window=n["window"] + (n["times"][1] - n["times"][0]) / 2),
         "you included the sample exactly `window` seconds old: the window is t − window < time ≤ t",
+        line="window",
     ),
 )
 
@@ -371,6 +393,11 @@ def _mark_numbers(d: Draw) -> dict[str, Any]:
     return d.until("marks", make, accept)
 
 
+def _mark_derivation(n: Numbers) -> Derivation:
+    """``explain_mark_price`` (OKX form) at the last sample, the index given (one venue quoting it)."""
+    return explain_mark_price(one_venue_market(n["times"], n["index"], n["last"]), at=-1, window=n["window"])
+
+
 VENUE_MARK = Exercise(
     title="The mark in a venue-only drop",
     numbers=_mark_numbers,
@@ -379,6 +406,7 @@ VENUE_MARK = Exercise(
     hint="basis = last − index at each time; MA = the mean of the basis over the samples with "
     "t − window < time ≤ t, t the last time; mark = the index at t + MA" + _see(MARK_SECTION),
     mistakes=MARK_MISTAKES,
+    derivation=_mark_derivation,
 )
 
 

@@ -28,7 +28,10 @@ from dataclasses import dataclass, replace
 from html import escape
 from typing import Union
 
+import numpy as np
+
 from ..derivation import Derivation, Line
+from ..market import Market
 
 ENV = "TIERMARGIN_SHOW"
 """The environment variable that switches ``show`` off for every exercise set of a process."""
@@ -123,3 +126,21 @@ def extended(d: Derivation, *lines: Line, title: str | None = None) -> Derivatio
 def statement(key: str, why: str) -> Line:
     """A line that states something (no value)."""
     return Line(key, "", "", None, why)
+
+
+def upto(d: Derivation, key: str, title: str | None = None) -> Derivation:
+    """``d`` cut after its line ``key`` (whose value is then the result): the part of a library
+    explanation that derives an intermediate quantity an exercise asks for (the index of a mark, the
+    ``surplus`` of a liquidation step). Raises ``KeyError`` naming the keys if there is no such line."""
+    k = d.line_number(key)
+    return Derivation(d.title if title is None else title, d.lines[:k], d.rule, d.source)
+
+
+def one_venue_market(times: Sequence[float], index: Sequence[float], last: Sequence[float], venue: str = "index",
+                     funding_rate: float = 0.0, time_to_funding: float = 0.0, interval: float = 1.0) -> Market:
+    """A :class:`~tiermargin.market.Market` whose index is given (one spot venue quoting it, never stale):
+    what :func:`~tiermargin.markprice.explain_mark_price` derives an exercise's mark, basis MA or Price 1 on."""
+    t = np.asarray(times, dtype=float)
+    spot = np.asarray(index, dtype=float).reshape(-1, 1)
+    return Market(t, (venue,), spot, np.repeat(t.reshape(-1, 1), 1, axis=1), np.asarray(last, dtype=float),
+                  np.full(t.size, float(funding_rate)), np.full(t.size, float(time_to_funding)), float(interval))
