@@ -45,6 +45,7 @@ from numpy.typing import ArrayLike, NDArray
 from . import _check
 from ._check import FloatArray
 from .contracts import LINEAR_USDT, Contract
+from .derivation import Derivation, Line, num, pct
 from .tiers import Basis, TierTable
 
 
@@ -442,6 +443,41 @@ class ContractSchedule:
     def max_leverage_at(self, size: ArrayLike) -> float | FloatArray:
         """``1/initial rate`` at each size."""
         return _check.scalar_or_array(1.0 / np.asarray(self.initial_rate(size)))
+
+    def explain_max_leverage(self, size: float) -> Derivation:
+        """How the max leverage at ``size`` contracts is computed: the initial rate there, then ``1 ÷`` it.
+
+        The result equals :meth:`max_leverage_at`. For a :class:`LinearSchedule` the rate line shows
+        ``base + slope × Q`` with the numbers.
+
+        Examples
+        --------
+        Deribit BTC: at 100 BTC, IM% = 2 % + 100 × 0.005 % = 2.5 %, so 40×.
+
+        >>> d = ContractSchedule(LinearSchedule.deribit_btc()).explain_max_leverage(100)
+        >>> print(d.lines[0].text())
+        IM% = base_initial + slope × Q = 2 % + 0.005 % × 100 = 0.025 (Deribit BTC (linear in size) at 100 contracts)
+        >>> d.result == ContractSchedule(LinearSchedule.deribit_btc()).max_leverage_at(100)
+        True
+        """
+        if np.ndim(size):
+            raise ValueError("size must be one number: the explanation is of one size")
+        q = float(_check.nonnegative("size", size))
+        s = self.schedule
+        rate = float(np.asarray(self.initial_rate(q)))
+        why = f"{getattr(s, 'name', type(s).__name__)} at {num(q)} contracts"
+        if isinstance(s, LinearSchedule):
+            first = Line("imr", "IM% = base_initial + slope × Q", f"{pct(s.base_initial)} + {pct(s.slope)} × {num(q)}",
+                         rate, why)
+        else:
+            first = Line("imr", "IM% = initial rate(Q)", "", rate, why)
+        name = " ".join(x for x in (self.venue, self.symbol) if x) or getattr(s, "name", "a schedule")
+        return Derivation(f"Max leverage at {num(q)} contracts on {name}",
+                          (first, Line("max_leverage", "max leverage = 1 ÷ IM%", f"1 ÷ {num(rate)}",
+                                       float(np.asarray(self.max_leverage_at(q))),
+                                       "the initial margin is value ÷ leverage, so the leverage is at most 1 ÷ IM%")),
+                          "max leverage = 1 ÷ initial rate(Q): the schedule's rates grow with size, no tiers",
+                          self.source or "reference/FORMULAS.md, 'Continuous alternatives to steps'")
 
     def max_size_at_leverage(self, leverage: ArrayLike) -> float | FloatArray:
         """Largest size (contracts) at which ``leverage`` is allowed: ``sup{Q : initial rate(Q) <= 1/leverage}``.

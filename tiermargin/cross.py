@@ -165,6 +165,49 @@ class Haircut:
         slices = np.clip(pos - lo, 0.0, hi - lo)
         return _check.scalar_or_array(np.where(x > 0, (slices * np.asarray(self.rates)).sum(axis=-1), x))
 
+    def explain(self, amount: float) -> Derivation:
+        """How the collateral value of ``amount`` USD is computed: each slice it reaches × its rate, the sum.
+
+        Slice ``k`` covers ``[bound_k, bound_{k+1})`` and contributes ``rate_k × (min(A, bound_{k+1}) −
+        bound_k)``; an amount ≤ 0 (a debt) counts in full. The result equals :meth:`value`.
+
+        Examples
+        --------
+        >>> d = Haircut([0, 5e6, 10e6, float("inf")], [1, 0.9, 0.8]).explain(11e6)
+        >>> print(d)  # doctest: +NORMALIZE_WHITESPACE
+        Collateral value of 11,000,000 USD
+          1. rate_1 × (min(A, upper_1) − lower_1) = 1 × (5,000,000 − 0) = 5,000,000 (slice 1: 0 to 5,000,000 at 1)
+          2. rate_2 × (min(A, upper_2) − lower_2) = 0.9 × (10,000,000 − 5,000,000) = 4,500,000 (slice 2: 5,000,000 to 10,000,000 at 0.9)
+          3. rate_3 × (min(A, upper_3) − lower_3) = 0.8 × (11,000,000 − 10,000,000) = 800,000 (slice 3: 10,000,000 to ∞ at 0.8)
+          4. collateral = Σ slices = 5,000,000 + 4,500,000 + 800,000 = 10,300,000 (the amount reaches 3 slices)
+          Rule: collateral = Σ rate_k × (part of the amount in slice k): each slice at its own rate
+          Source: OKX discount-rate tiers: 11M USDT at 0–5M × 1, 5–10M × 0.9, above × 0.8 is worth 10.3M
+        >>> d.result == Haircut([0, 5e6, 10e6, float("inf")], [1, 0.9, 0.8]).value(11e6)
+        True
+        """
+        if np.ndim(amount):
+            raise ValueError("amount must be one number: the explanation is of one amount")
+        a = float(_check.finite("amount", amount))
+        title = f"Collateral value of {num(a)} USD"
+        rule = "collateral = Σ rate_k × (part of the amount in slice k): each slice at its own rate"
+        source = "OKX discount-rate tiers: 11M USDT at 0–5M × 1, 5–10M × 0.9, above × 0.8 is worth 10.3M"
+        if a <= 0:
+            why = "a debt counts in full, no haircut" if a < 0 else "nothing to value"
+            return Derivation(title, (Line("collateral", "collateral = A", num(a), a, why),), rule, source)
+        lines = []
+        for k, (lo, hi, r) in enumerate(zip(self.bounds[:-1], self.bounds[1:], self.rates), 1):
+            if a <= lo:
+                break
+            top = min(a, hi)
+            lines.append(Line(f"slice_{k}", f"rate_{k} × (min(A, upper_{k}) − lower_{k})",
+                              f"{num(r)} × ({num(top)} − {num(lo)})", r * (top - lo),
+                              f"slice {k}: {num(lo)} to {num(hi)} at {num(r)}"))
+        total = float(np.sum([ln.value for ln in lines]))
+        lines.append(Line("collateral", "collateral = Σ slices",
+                          " + ".join(num(ln.value) for ln in lines) if len(lines) > 1 else "", total,
+                          f"the amount reaches {len(lines)} slice{'s' if len(lines) > 1 else ''}"))
+        return Derivation(title, tuple(lines), rule, source)
+
 
 class AccountState(NamedTuple):
     """An account evaluated at some prices (arrays broadcast over the price grid)."""
@@ -464,6 +507,35 @@ class CrossAccount:
         """The displayed conventions, all from the one health figure (see the module docstring)."""
         s = self.state(prices)
         return MarginRatios.of(s.equity, s.requirement, s.exposure)
+
+    def explain_ratio(self, prices: Prices, which: Literal["legacy", "coinw", "binance"] = "coinw") -> Derivation:
+        """How one displayed margin ratio of :meth:`margin_ratios` is computed at ``prices``, by hand.
+
+        The lines: each position's PnL, each currency's collateral ``balance + RPL + UPL`` (after
+        haircuts, in USD in a multi-currency account), each tier group's maintenance margin and fee
+        reserve (on ``|net contracts|`` under ``tier_rule="net"``), each open order's requirement,
+        the total requirement and the equity; for ``"legacy"`` also each tier group's value at the
+        mark and each order's frozen margin ``Q × P ÷ L`` times its leverage (its value), their sum
+        the exposure, and the threshold ``requirement ÷ exposure``. Then the ratio:
+
+        * ``"legacy"``: equity ÷ (position value + order frozen margin × leverage), the source
+          articles' cross ratio, liquidated at or below the threshold;
+        * ``"coinw"``: equity ÷ requirement (CoinW: on ``|net contracts|``), liquidated at ≤ 100 %;
+        * ``"binance"``: requirement ÷ equity, liquidated at ≥ 100 %.
+
+        A zero denominator gives ``inf``, as in :class:`~tiermargin.isolated.MarginRatios`.
+
+        Examples
+        --------
+        >>> import tiermargin as tm
+        >>> i = Instrument("BTCUSDT", tm.load_table("binance-usdm-btcusdt-2021"), "BTC")
+        >>> acc = CrossAccount([i], {"USDT": 10_000}, [Position("BTCUSDT", "long", 1, 60_000)],
+        ...                    orders=[Order("BTCUSDT", "long", 0.5, 58_000, 10)])
+        >>> d = acc.explain_ratio({"BTC": 61_000}, "legacy")
+        >>> d.result == acc.margin_ratios({"BTC": 61_000}).legacy, d.line("order_value_1").numbers
+        (True, '2,900 × 10')
+        """
+        return _explain_ratio(self, prices, which)
 
     def is_liquidated(self, prices: Prices) -> bool | NDArray[np.bool_]:
         """True where health ≤ 0: the whole account is liquidated at ``prices`` (arrays broadcast)."""
@@ -987,3 +1059,71 @@ def _answer_lines(acc: CrossAccount, h: Callable[[FloatArray], FloatArray], at: 
     return [Line("liquidation_price", "", "", None,
                  f"no liquidation price {side}: health stays > 0 from {num(p0)} to {num(limit)}, the end of the search "
                  f"(P_0 {'÷' if side == 'below' else '×'} 10⁶)")]
+
+
+def _exposure_lines(acc: CrossAccount, prices: Prices) -> list[Line]:
+    """Each tier group's value at the mark, each order's frozen margin and value, the exposure."""
+    multi = acc.currency == "USD"
+    lines: list[Line] = []
+    terms: list[tuple[float, float]] = []
+    for g, (inst, legs, contracts) in enumerate(acc._tier_legs(), 1):
+        mark = float(acc._mark(inst, prices))
+        value = float(inst.table.contract.value(contracts, mark))
+        lines.append(Line(f"value_{g}", "value = contract value of Q at the mark",
+                          f"{num(contracts)} contracts at {num(mark)}", value,
+                          f"{_group_label(acc, inst, legs)}, {inst.underlying} at {num(mark)}"))
+        terms.append((float(acc._price_of(inst.settle, prices)), value))
+    for j, o in enumerate((o for o in acc.orders if not o.reduce_only), 1):
+        inst = acc.instrument(o.symbol)
+        value = float(inst.table.contract.value(o.qty, o.price))
+        frozen = value / o.leverage
+        lines.append(Line(f"frozen_{j}", "frozen margin = value of Q at P ÷ L",
+                          f"{num(value)} ÷ {num(o.leverage)}", frozen,
+                          f"order {o.symbol} {'buy' if o.side > 0 else 'sell'} {num(o.qty)} at {num(o.price)}, "
+                          f"{num(o.leverage)}×"))
+        lines.append(Line(f"order_value_{j}", "order value = frozen margin × L", f"{num(frozen)} × {num(o.leverage)}",
+                          value, "an open order counts as exposure: its value"))
+        terms.append((float(acc._price_of(inst.settle, prices)), value))
+    shown = " + ".join(f"{num(px)} × {num(v)}" if multi else num(v) for px, v in terms) if len(terms) > 1 else ""
+    lines.append(Line("exposure", "exposure = Σ position value + Σ order value", shown,
+                      sum(px * v for px, v in terms), "every tier group and open order"))
+    return lines
+
+
+def _explain_ratio(acc: CrossAccount, prices: Prices, which: str) -> Derivation:
+    """:meth:`CrossAccount.explain_ratio`."""
+    _check.one_of("which", which, ("legacy", "coinw", "binance"))
+    for name, v in prices.items():
+        if np.ndim(v):
+            raise ValueError(f"prices[{name!r}] must be one price, not an array: the explanation is of one state")
+    lines = _health_now_lines(acc, prices)[:-1]  # collateral, requirements; not health
+    collateral = [ln for ln in lines if ln.key.startswith("collateral_")]
+    e = sum(float(ln.value) for ln in collateral)
+    r = float(lines[-1].value)
+    lines.append(Line("equity", "equity = Σ collateral",
+                      " + ".join(num(ln.value) for ln in collateral) if len(collateral) > 1 else "", e,
+                      "balance + RPL + UPL" + (", in USD after haircuts" if acc.currency == "USD" else "")))
+
+    def ratio(a: float, b: float) -> float:
+        return a / b if b > 0 else np.inf
+
+    if which == "legacy":
+        lines += _exposure_lines(acc, prices)
+        x = float(lines[-1].value)
+        lines += [Line("threshold", "threshold = requirement ÷ exposure", f"{num(r)} ÷ {num(x)}", r / x if x > 0 else 0.0),
+                  Line("ratio", "legacy ratio = equity ÷ exposure", f"{num(e)} ÷ {num(x)}", ratio(e, x),
+                       "liquidated when it is at or below the threshold")]
+        rule = ("source articles' cross ratio: (balance + RPL + UPL) ÷ (position value + order frozen margin × "
+                "leverage), against MMR + fee")
+    elif which == "coinw":
+        lines.append(Line("ratio", "CoinW ratio = equity ÷ requirement", f"{num(e)} ÷ {num(r)}", ratio(e, r),
+                          "liquidated at ≤ 100 %"))
+        rule = "CoinW: (balance + UPL) ÷ (FV × |net contracts| × mark × (MMR + fee)); multi-currency Σ(MM + fees)"
+    else:
+        lines.append(Line("ratio", "Binance ratio = requirement ÷ equity", f"{num(r)} ÷ {num(e)}", ratio(r, e),
+                          "liquidated at ≥ 100 %"))
+        rule = "Binance: margin ratio = maintenance margin ÷ margin balance"
+    n = len(acc.positions)
+    return Derivation(f"Cross margin ratio ({which}) of an account of {n} position{'' if n == 1 else 's'}",
+                      tuple(lines), f"{rule}; {_TIER_RULE[acc.tier_rule]}",
+                      "all three are views of one health figure (tiermargin.isolated.MarginRatios)")

@@ -224,6 +224,52 @@ class TierTable:
         return cls.from_rows(rows, **kwargs)
 
     @classmethod
+    def explain_ccxt(cls, tiers: Sequence[Mapping[str, Any]], **kwargs: Any) -> Derivation:
+        """How :meth:`from_ccxt` maps a ccxt tier list to rows, entry by entry.
+
+        For each ccxt entry ``k`` (in order, tier 1 first) four lines: ``floor_k = minNotional``,
+        ``cap_k = maxNotional`` (``None``: an unbounded last tier, ∞), ``MMR_k =
+        maintenanceMarginRate`` and ``L_k = maxLeverage`` (``None``: not published, the line has no
+        value); ``tier``, ``currency`` and ``info`` are not used. The last line counts the rows. The
+        table itself (``from_ccxt(tiers, **kwargs)``) is built first, so an invalid list raises as
+        there. Row ``k`` is ``[floor_k, cap_k, MMR_k, L_k]`` read from the lines (cap ∞ as None):
+        :meth:`rows` of that table.
+
+        Examples
+        --------
+        >>> t = load_table("binance-usdm-btcusdt-2021")
+        >>> d = TierTable.explain_ccxt(t.to_ccxt()[:2])
+        >>> print(d.lines[4].text())
+        floor_2 = minNotional = 50,000 (ccxt entry 2 (tier 2): where the tier starts)
+        >>> [d.line(f"{key}_2").value for key in ("floor", "cap", "mmr", "max_leverage")] == t.rows()[1]
+        True
+        """
+        table = cls.from_ccxt(tiers, **kwargs)
+        lines = []
+        for k, t in enumerate(tiers, start=1):
+            where = f"ccxt entry {k}" + (f" (tier {t['tier']})" if t.get("tier") is not None else "")
+            floor, cap, mmr, lev = (t[key] for key in ("minNotional", "maxNotional", "maintenanceMarginRate", "maxLeverage"))
+            lines += [
+                Line(f"floor_{k}", f"floor_{k} = minNotional", "", float(floor), f"{where}: where the tier starts"),
+                Line(f"cap_{k}", f"cap_{k} = maxNotional", "None" if cap is None else "",
+                     np.inf if cap is None else float(cap),
+                     f"{where}: " + ("None, an unbounded last tier" if cap is None else "where the tier ends")),
+                Line(f"mmr_{k}", f"MMR_{k} = maintenanceMarginRate", pct(float(mmr)), float(mmr),
+                     f"{where}: the maintenance margin rate"),
+                Line(f"max_leverage_{k}", f"L_{k} = maxLeverage", "None" if lev is None else "",
+                     None if lev is None else float(lev),
+                     f"{where}: " + ("None, not published: kept as None" if lev is None else "the tier's max leverage")),
+            ]
+        lines.append(Line("rows", "rows = number of entries", "", float(table.n_tiers),
+                          "one row [floor_k, cap_k, MMR_k, L_k] per ccxt entry, in order (tier 1, floor 0, first)"))
+        unit = "contracts" if table.basis == "contracts" else "notional"
+        return Derivation(f"A tier table of {table.n_tiers} tier{'s' if table.n_tiers > 1 else ''} from a ccxt response",
+                          tuple(lines), f"row = [minNotional, maxNotional, maintenanceMarginRate, maxLeverage], "
+                                        f"sizes in {unit}; None kept (unbounded cap, unpublished leverage)",
+                          "ccxt fetch_leverage_tiers: a list of {tier, currency, minNotional, maxNotional, "
+                          "maintenanceMarginRate, maxLeverage, info} per symbol")
+
+    @classmethod
     def from_csv(cls, text: str, **kwargs: Any) -> TierTable:
         """Parse CSV text with the header ``floor,cap,maintenance_margin_rate,max_leverage``.
 

@@ -159,21 +159,26 @@ CROSS_RATIO = Exercise(
             lambda n: _legacy(n, with_order=False),
             "you left out the open order: in cross margin its value, frozen margin × leverage, "
             "counts in the denominator",
+            line="exposure",
         ),
         Mistake(
             lambda n: _legacy(n, order_scale=1 / n["order_leverage"]),
             "you added the order's frozen margin itself: multiply it by the order's leverage "
             "(frozen margin × leverage = qty·price, the order's value)",
+            line="order_value_1",
         ),
         Mistake(
             lambda n: _legacy(n, rpl=False),
             "you left out the realized PnL: the numerator is balance + RPL + UPL",
+            line="collateral_USDT",
         ),
         Mistake(
             _valued_at_entry,
             "you valued the positions at their entry prices: position value is qty·mark",
+            line="value_1",
         ),
     ),
+    derivation=lambda n: _ratio_account(n).explain_ratio(_ratio_marks(n), "legacy"),
 )
 
 
@@ -235,17 +240,21 @@ NET_RATIO = Exercise(
             lambda n: _coinw(n, tier_rule="position"),
             "you charged both legs (long + short contracts): in single-currency cross mode the "
             "requirement is on the net position, |long − short| contracts",
+            line="mm_1",
         ),
         Mistake(
             lambda n: _coinw(n, fees=False),
             "you left out the close fee: the denominator is charged at MMR + fee rate",
+            line="fee_1",
         ),
         Mistake(
             _without_upl,
             "you left out the unrealized PnL: the numerator is balance + UPL of both legs, each at "
             "its own entry",
+            line="collateral_USDT",
         ),
     ),
+    derivation=lambda n: _net_account(n).explain_ratio({"BTC": n["mark"]}, "coinw"),
 )
 
 
@@ -271,6 +280,11 @@ def _collateral(n: Numbers) -> float:
     return float(Haircut(n["bounds"], n["rates"]).value(n["amount"]))
 
 
+def _collateral_derivation(n: Numbers) -> Derivation:
+    """Each slice the amount reaches × its rate, and the sum (:meth:`Haircut.explain`)."""
+    return Haircut(n["bounds"], n["rates"]).explain(n["amount"])
+
+
 def _top_rate_everywhere(n: Numbers) -> float:
     """The rate of the slice the amount reaches, applied to the whole amount."""
     k = bisect.bisect_right(n["bounds"], n["amount"]) - 1
@@ -288,14 +302,17 @@ COLLATERAL_MISTAKES = (
         _top_rate_everywhere,
         "you applied the rate of the slice the amount reaches to the whole amount: each slice is "
         "valued at its own rate (OKX: 5M × 1 + 5M × 0.9 + 1M × 0.8 = 10.3M for 11M)",
+        line="slice_1",
     ),
     Mistake(
         lambda n: float(n["amount"]),
         "that is the amount itself: collateral is valued below it, slice by slice",
+        line="collateral",
     ),
     Mistake(
         lambda n: float(n["amount"]) - _collateral(n),
         "that is the haircut, what the slices take off: the collateral value is what remains",
+        line="collateral",
     ),
 )
 
@@ -306,6 +323,7 @@ COLLATERAL = Exercise(
     answer=Value(USD),
     hint=COLLATERAL_HINT,
     mistakes=COLLATERAL_MISTAKES,
+    derivation=_collateral_derivation,
 )
 
 _OKX = ((0, 5_000_000, 10_000_000, INF), (1, 0.9, 0.8))
@@ -340,6 +358,7 @@ COLLATERAL_FUNCTION = Exercise(
     hint="value each slice [bound, next bound) that the amount reaches at its own rate and add them "
     "up; an amount ≤ 0 (a debt) counts in full" + _see("Several currencies: no single liquidation price"),
     mistakes=COLLATERAL_MISTAKES,
+    derivation=_collateral_derivation,
 )
 
 
@@ -577,7 +596,7 @@ class Exercises(ExerciseSet):
     >>> def collateral(amount, bounds, rates):
     ...     return amount  # no haircut
     >>> ex.check(4, collateral).hint
-    'that is the amount itself: collateral is valued below it, slice by slice'
+    'that is the amount itself: collateral is valued below it, slice by slice (see line 3 of ex.show(4))'
     """
 
     lesson = "03"

@@ -516,16 +516,20 @@ CCXT_FUNCTION = Exercise(
         Mistake(
             lambda n: _columns(n, (0, 1, 3, 2)),
             "a row is [floor, cap, mmr, max_leverage]: maintenanceMarginRate comes before maxLeverage",
+            line="mmr_1",
         ),
         Mistake(
             lambda n: _columns(n, (1, 0, 2, 3)),
             "a row starts with its floor, minNotional, then its cap, maxNotional",
+            line="floor_1",
         ),
         Mistake(
             lambda n: _from_ccxt(n)[::-1],
             "keep the tiers in order, tier 1 (floor 0) first",
+            line="floor_1",
         ),
     ),
+    derivation=lambda n: TierTable.explain_ccxt(n["response"]),
 )
 
 
@@ -694,14 +698,19 @@ def _deribit_rates(n: Numbers) -> tuple[float, float]:
 
 
 def _deribit_derivations(n: Numbers) -> dict[str, Derivation]:
-    """The maintenance margin on the schedule (max leverage: no derivation yet)."""
+    """The maintenance margin on the schedule, and the max leverage 1 ÷ IM% at the size."""
     schedule = ContractSchedule(LinearSchedule.deribit_btc(), symbol="BTC_USDC-PERPETUAL")
     pos = IsolatedPosition(schedule, "long", n["qty"], n["mark"], n["qty"] * n["mark"], 1.0)
     d = pos.explain("maintenance_margin", n["mark"])
+    lev = schedule.explain_max_leverage(n["qty"])
     return {"maintenance_margin": Derivation(
         f"Maintenance margin of {num(n['qty'])} BTC at {num(n['mark'])} on Deribit's BTC schedule", d.lines,
         "Deribit linear perpetual: MM% = 1 % + 0.005 % per BTC of the position, on the position's value",
-        "Deribit's published BTC figures (tiermargin.alternatives.LinearSchedule.deribit_btc)")}
+        "Deribit's published BTC figures (tiermargin.alternatives.LinearSchedule.deribit_btc)"),
+        "max_leverage": Derivation(
+            f"Max leverage of {num(n['qty'])} BTC on Deribit's BTC schedule", lev.lines,
+            "Deribit linear perpetual: IM% = 2 % + 0.005 % per BTC of the position, max leverage = 1 ÷ IM%",
+            "Deribit's published BTC figures (tiermargin.alternatives.LinearSchedule.deribit_btc)")}
 
 
 DERIBIT = Exercise(
