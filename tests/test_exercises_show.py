@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -30,11 +31,12 @@ STUDENTS = ("demo", "alice", "bob", "8f3a-2291", "Zoë", "carol", "dave", "eve")
 DERIVED: dict[str, dict[int, tuple[str, ...] | None]] = {
     "01": {1: None, 2: None, 3: None, 4: None, 5: None, 6: ("on_last", "on_mark")},
     "02": {1: None, 2: None, 3: ("legacy", "coinw", "binance", "liquidated"), 4: None, 5: None, 6: None, 7: None},
-    "03": {5: None, 6: ("isolated_lp", "cross_lp", "isolated_loss", "cross_loss")},
-    "04": {1: None, 2: ("step_below", "step_above", "continuous_below", "continuous_above"), 3: None, 5: None, 6: None,
-           7: ("maintenance_margin",)},
-    "05": {1: ("bankruptcy", "surplus"), 2: None, 4: ("equity_full", "fund_full", "fund_stepwise")},
-    "06": {1: ("balance", "shortfall"), 2: None, 4: None},
+    "03": {1: None, 2: None, 3: None, 4: None, 5: None, 6: ("isolated_lp", "cross_lp", "isolated_loss", "cross_loss")},
+    "04": {1: None, 2: ("step_below", "step_above", "continuous_below", "continuous_above"), 3: None, 4: None, 5: None,
+           6: None, 7: ("maintenance_margin", "max_leverage")},
+    "05": {1: ("bankruptcy", "surplus"), 2: None, 3: ("one_tier", "lowest_sufficient"),
+           4: ("equity_full", "equity_stepwise", "fund_full", "fund_stepwise"), 5: None},
+    "06": {1: ("balance", "shortfall"), 2: None, 3: None, 4: None, 5: ("qty", "pnl"), 6: None, 7: None},
     "07": {1: ("move", "fill"), 3: None},
 }
 
@@ -63,9 +65,17 @@ def agrees(kind: Any, expected: Any, d: Derivation) -> bool:
     if isinstance(kind, Flag):
         return (float(d.result) <= 0) == bool(expected)
     if isinstance(kind, NumberList):
-        values = [ln.value for ln in d.lines if ln.key in ("cum_1", "cum")]
+        items = [ln.value for ln in d.lines if re.fullmatch(r"item_\d+", ln.key)]  # a list answer's lines, in order
+        values = items or [ln.value for ln in d.lines if ln.key in ("cum_1", "cum")]
         return len(values) == len(expected) and all(math.isclose(v, e, rel_tol=1e-9, abs_tol=1e-9)
                                                     for v, e in zip(values, expected))
+    from tiermargin.exercises.core import TierRows  # a tier table's rows: floor_k, cap_k, mmr_k, max_leverage_k lines
+
+    if isinstance(kind, TierRows):  # exercise 04.4 (TierTable.explain_ccxt): row k read from its four lines
+        n_rows = sum(1 for ln in d.lines if re.fullmatch(r"floor_\d+", ln.key))
+        rows = [[d.line(f"{c}_{k}").value for c in ("floor", "cap", "mmr", "max_leverage")] for k in range(1, n_rows + 1)]
+        return n_rows == d.result and kind.matches(expected, [[f, None if c == math.inf else c, r, lv]
+                                                              for f, c, r, lv in rows])
     return math.isclose(float(d.result), float(expected), rel_tol=1e-9, abs_tol=1e-9)
 
 

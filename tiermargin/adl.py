@@ -447,3 +447,143 @@ def explain_score(positions: IsolatedPosition, mark: float, ranking: Ranking = "
         _check.side("liquidated_side", liquidated_side)
     title = f"ADL score ({ranking}) of " + (f"position {i}" if shape else "a position") + f" at mark {num(p)}"
     return Derivation(title, tuple(lines), *_RANKING[ranking])
+
+
+def explain_adl_qty(closed: float, shortfall: float, loss: float) -> Derivation:
+    """How :func:`adl_qty` turns a fund's shortfall into contracts, by hand: ``closed × shortfall / |loss|``.
+
+    The share of the closed contracts deleveraged is the share of the loss the fund did not pay; the
+    last line, ``adl_qty``, equals :func:`adl_qty`.
+
+    Parameters
+    ----------
+    closed, shortfall, loss : float
+        As in :func:`adl_qty`.
+
+    Examples
+    --------
+    >>> d = explain_adl_qty(10, 300, -1_500)
+    >>> print(d.line("adl_qty").numbers); d.result == adl_qty(10, 300, -1_500)
+    10 × 300 ÷ 1,500
+    True
+    """
+    c, s, lost = float(closed), float(shortfall), -float(loss)
+    share = s / lost
+    lines = (Line("adl_share", "a = shortfall ÷ |loss|", f"{num(s)} ÷ {num(lost)}", share,
+                  "the share of the loss the fund did not pay"),
+             Line("adl_qty", "ADL = ΔQ × shortfall ÷ |loss|", f"{num(c)} × {num(s)} ÷ {num(lost)}", c * s / lost,
+                  "closed against the queue at B; the rest is sold in the market, its loss what the fund paid"))
+    return Derivation("Contracts to deleverage", lines, "the venue sells the share of the contracts whose loss the "
+                      "fund pays and deleverages the rest at the bankruptcy price", "reference/FORMULAS.md, 'ADL'")
+
+
+def _queue_order(score: ArrayLike, candidate_qty: ArrayLike, eligible: ArrayLike | None) -> tuple[list[int], FloatArray]:
+    """The queue by hand: eligible indices sorted by score, highest first, ties by index; the contracts."""
+    order, qty = _queue(score, candidate_qty, eligible)  # checks the arguments
+    sc = np.broadcast_to(np.asarray(score, dtype=float), qty.shape)
+    el = np.ones(qty.shape, bool) if eligible is None else np.broadcast_to(np.asarray(eligible, bool), qty.shape)
+    hand = sorted((i for i in range(qty.size) if el[i]), key=lambda i: (-sc[i], i))
+    return hand, qty
+
+
+def _order_line(order: list[int], score: FloatArray) -> Line:
+    shown = ", ".join(f"#{i + 1} ({num(score[i])})" for i in order)
+    return Line("order", "", "", None, f"queue order, highest score first (ties: listed first): {shown or 'empty'}")
+
+
+def explain_queue(side: str, qty: float, bankruptcy_price: float, candidate_qty: ArrayLike,
+                  candidate_entry: ArrayLike, score: ArrayLike, eligible: ArrayLike | None = None,
+                  contract: Contract = LINEAR_USDT) -> Derivation:
+    """How :func:`deleverage` fills the queue, by hand: per candidate, in the listed order, the contracts
+    ahead of it in the queue, the contracts taken from it and its PnL at the bankruptcy price.
+
+    Lines ``ahead_k``, ``qty_k = min(q_k, max(need − ahead_k, 0))`` and ``pnl_k = s_c × qty_k × FV × (B − EP_k)``
+    (``1/EP − 1/B`` for an inverse contract) for the k-th listed candidate (0 for one not reached or not
+    eligible): ``qty_k`` and ``pnl_k`` equal :func:`deleverage`'s fills. The last line is the contracts
+    left unmatched.
+
+    Examples
+    --------
+    BitMEX's example of :func:`deleverage`:
+
+    >>> d = explain_queue("short", 20, 650, [10, 10, 20, 30, 20, 10], 600, [3, 6, 1, 4, 5, 2])
+    >>> [d.line(f"qty_{k}").value for k in range(1, 7)], d.line("pnl_2").text()
+    ([0.0, 10.0, 0.0, 0.0, 10.0, 0.0], 'PnL = s_c × qty × FV × (B − EP) = 1 × 10 × 1 × (650 − 600) = 500')
+    >>> d.result
+    0.0
+    """
+    s = float(_check.side("side", side))
+    need, price = float(qty), float(bankruptcy_price)
+    order, cq = _queue_order(score, candidate_qty, eligible)
+    sc = np.broadcast_to(np.asarray(score, dtype=float), cq.shape)
+    entry = np.broadcast_to(np.asarray(candidate_entry, dtype=float), cq.shape)
+    ahead: dict[int, float] = {}
+    total = 0.0
+    for i in order:
+        ahead[i] = total
+        total += float(cq[i])
+    fv, sc_side = contract.face_value, -s
+    lines = [Line("need", "contracts to deleverage", "", need), _order_line(order, sc)]
+    for i in range(cq.size):
+        k = i + 1
+        if i not in ahead:
+            lines += [Line(f"ahead_{k}", "", "", None, f"candidate {k} is not eligible"),
+                      Line(f"qty_{k}", "qty", "", 0.0, "not in the queue"), Line(f"pnl_{k}", "PnL", "", 0.0)]
+            continue
+        a = ahead[i]
+        take = min(float(cq[i]), max(need - a, 0.0))
+        lines += [Line(f"ahead_{k}", "ahead = Σ contracts before it in the queue", "", a),
+                  Line(f"qty_{k}", "qty = min(q, max(need − ahead, 0))",
+                       f"min({num(cq[i])}, max({num(need)} − {num(a)}, 0))", take,
+                       f"candidate {k}: " + ("closed in full" if take == cq[i] else "in part" if take else "not reached"))]
+        if contract.kind == "linear":
+            pnl = contract.sigma * sc_side * take * fv * (price - entry[i])
+            lines.append(Line(f"pnl_{k}", "PnL = s_c × qty × FV × (B − EP)",
+                              f"{num(sc_side)} × {num(take)} × {num(fv)} × ({num(price)} − {num(entry[i])})", pnl))
+        else:
+            pnl = contract.sigma * sc_side * take * fv * (1 / price - 1 / entry[i])
+            lines.append(Line(f"pnl_{k}", "PnL = s_c × qty × FV × (1/EP − 1/B)",
+                              f"{num(sc_side)} × {num(take)} × {num(fv)} × (1/{num(entry[i])} − 1/{num(price)})", pnl))
+    lines.append(Line("unmatched", "unmatched = max(need − Σ q, 0)", f"max({num(need)} − {num(total)}, 0)",
+                      max(need - total, 0.0), "handed on (never dropped)"))
+    return Derivation(f"The ADL queue for {num(need)} contracts at {num(price)}", tuple(lines),
+                      "each candidate, highest score first, is closed in full until the contracts are matched, the "
+                      "last in part; every fill at the liquidated position's bankruptcy price", "BitMEX, "
+                      "'Auto-Deleveraging Further Information'")
+
+
+def explain_lights(score: ArrayLike, candidate_qty: ArrayLike, eligible: ArrayLike | None = None) -> Derivation:
+    """How :func:`lights` gives each position its lights, by hand: the share of the queue's contracts held by
+    it and those ahead of it, rounded up to a fifth.
+
+    Lines ``through_k`` (contracts up to and including the k-th listed position, in queue order) and
+    ``item_k = 6 − ⌈5 × through_k ÷ total⌉`` (0 for a position that is not a candidate): the ``item``
+    lines, in the listed order, equal :func:`lights`.
+
+    Examples
+    --------
+    >>> d = explain_lights([3, 6, 1, 4, 5, 2], [10, 10, 20, 30, 20, 10])
+    >>> [d.line(f"item_{k}").value for k in range(1, 7)] == lights([3, 6, 1, 4, 5, 2], [10, 10, 20, 30, 20, 10]).tolist()
+    True
+    >>> d.line("item_1").text()
+    'lights = 6 − ⌈5 × through ÷ total⌉ = 6 − ⌈5 × 70 ÷ 100⌉ = 2'
+    """
+    order, cq = _queue_order(score, candidate_qty, eligible)
+    sc = np.broadcast_to(np.asarray(score, dtype=float), cq.shape)
+    through: dict[int, float] = {}
+    total = 0.0
+    for i in order:
+        total += float(cq[i])
+        through[i] = total
+    lines = [_order_line(order, sc), Line("total", "total = Σ candidates' contracts", "", total)]
+    for i in range(cq.size):
+        k = i + 1
+        if i not in through:
+            lines.append(Line(f"item_{k}", "lights", "", 0.0, f"position {k} is not a candidate"))
+            continue
+        t = through[i]
+        lines += [Line(f"through_{k}", "through = contracts ahead + its own", "", t, f"position {k}"),
+                  Line(f"item_{k}", "lights = 6 − ⌈5 × through ÷ total⌉", f"6 − ⌈5 × {num(t)} ÷ {num(total)}⌉",
+                       float(6 - int(np.ceil(5 * (t / total)))))]
+    return Derivation("ADL lights", tuple(lines), "5 lights for the first 20 % of the queue's contracts, … 1 for the "
+                      "last 20 %", "BitMEX, 'Auto-Deleveraging Further Information'")

@@ -231,6 +231,76 @@ class LiquidationLog(_EventLog):
         """How event ``step`` was decided and settled, by hand: :func:`explain_step`."""
         return explain_step(self, step)
 
+    def explain_path(self, what: Literal["tier", "left"] = "tier") -> Derivation:
+        """The steps one after another, by hand: each step's :meth:`explain` (keys prefixed ``step{k}_``),
+        then one line ``item_k`` per step — the tier after it (0: closed; ``what="tier"``) or the contracts
+        left (``what="left"``), equal to the events' ``tier_after`` / ``contracts_left``.
+
+        Examples
+        --------
+        >>> import tiermargin as tm
+        >>> pos = tm.IsolatedPosition.open(tm.load_table("binance-usdm-btcusdt-2021"), "long", 200, 60_000, 10)
+        >>> log = liquidate(pos, [0], [54_500], "one-tier", execution=Execution("bankruptcy"))
+        >>> d = log.explain_path()
+        >>> [d.line(f"item_{k}").value for k in range(1, len(log.events) + 1)] == [e.tier_after for e in log.events]
+        True
+        """
+        if what not in ("tier", "left"):
+            raise ValueError(f"what must be 'tier' or 'left', got {what!r}")
+        lines: list[Line] = []
+        for k in range(len(self.events)):
+            lines += [replace(ln, key=f"step{k + 1}_{ln.key}") for ln in self.explain(k).lines]
+        table = self.start.table
+        for k, pos in enumerate(self.positions):
+            d = self.explain(k)
+            keep = float(d.line("keep").value)
+            if what == "left":
+                lines.append(Line(f"item_{k + 1}", f"Q_keep, step {k + 1}", "", keep, "contracts left"))
+            elif keep == 0:
+                lines.append(Line(f"item_{k + 1}", f"tier after step {k + 1}", "", 0.0, "closed in full"))
+            else:
+                size_lines, _ = _tier_lines(replace(pos, qty=np.asarray(keep)), self.events[k].mark)
+                tier = int(table.tier_index(float(size_lines[0].value))) + 1  # the kept size's row of the table
+                lines.append(Line(f"item_{k + 1}", f"tier after step {k + 1}", "", float(tier),
+                                  d.line("tier_after").why))
+        if not lines:
+            lines.append(Line("no_step", "", "", None, "healthy at the mark: no step"))
+        return Derivation(f"The liquidation path: {len(self.events)} steps ({self.policy})", tuple(lines),
+                          f"policy {self.policy!r}, re-checked after each step", _POLICY_SOURCE)
+
+    def explain_equity(self, price: float) -> Derivation:
+        """The trader's remaining equity at ``price`` (:meth:`trader_equity`), by hand: the last step's
+        lines up to the kept contracts' margin, then ``E = M_after + UPL(Q_keep, EP, price)``; for a closed
+        position, what the steps paid back.
+
+        Examples
+        --------
+        >>> import tiermargin as tm
+        >>> pos = tm.IsolatedPosition.open(tm.load_table("binance-usdm-btcusdt-2021"), "long", 200, 60_000, 10)
+        >>> log = liquidate(pos, [0], [55_000], "lowest-sufficient", execution=Execution("bankruptcy"))
+        >>> abs(log.explain_equity(55_000).result - log.trader_equity(55_000)) < 1e-6
+        True
+        """
+        if not self.events:
+            raise ValueError("the log has no step: the equity is the position's own (position.explain('equity'))")
+        d = self.explain(len(self.events) - 1)
+        if self.final is None:
+            shown = [ln for k in range(len(self.events)) for ln in self.explain(k).lines if ln.key == "returned"]
+            total = float(sum(ln.value for ln in shown))
+            return Derivation("The trader's equity after the liquidation", (
+                *d.lines[:d.line_number("keep")],
+                Line("equity", "E = Σ returned", " + ".join(num(ln.value) for ln in shown), total, "closed in full")),
+                d.rule, d.source)
+        k = d.line_number("margin_after")
+        f = self.final
+        upl = _upl_line("upl", f.table.contract, float(f.side), float(f.qty), float(f.entry), float(price),
+                        "UPL", "a = EP, b = the price", "Q_keep")
+        m = float(d.lines[k - 1].value)
+        return Derivation("The trader's equity after the liquidation", (
+            *d.lines[:k], upl,
+            Line("equity", "E = M_after + UPL", f"{num(m)} + {num(upl.value)}", m + float(upl.value),
+                 "the remaining position's equity")), d.rule, d.source)
+
     @property
     def margin_lost(self) -> float:
         """Margin the liquidation took from the trader: the closed shares' margin, settled at the

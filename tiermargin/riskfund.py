@@ -433,6 +433,31 @@ class RiskFund:
                           "CoinW / OKX: 'every day at 16:00 UTC+8 the platform reconciles the surpluses and losses of "
                           "all forced liquidations and ADL orders since 16:00 the previous day'")
 
+    def explain_reconciliations(self, hour: float = 16, utc_offset: float = 8) -> Derivation:
+        """Every window's net of :meth:`reconciliations`, by hand: one line ``item_k`` per window,
+        ``net = surplus + loss + injections`` from its rows (:meth:`explain_reconciliation` details one).
+
+        Examples
+        --------
+        >>> fund = RiskFund(1_000)
+        >>> fund.record(0, 250); fund.record(30 * 3_600, -400)
+        0.0
+        0.0
+        >>> d = fund.explain_reconciliations()
+        >>> [d.line(f"item_{k}").value for k in (1, 2)] == [w.net for w in fund.reconciliations()]
+        True
+        """
+        windows = self.reconciliations(hour, utc_offset)
+        lines = []
+        for k in range(len(windows)):
+            d = self.explain_reconciliation(k, hour, utc_offset)
+            su, lo, inj = (float(d.line(x).value) for x in ("surplus", "loss", "injection"))
+            lines.append(Line(f"item_{k + 1}", f"net_{k + 1} = surplus + loss + injections",
+                              f"{num(su)} + {num(lo)} + {num(inj)}", su + lo + inj, d.line("window").why))
+        return Derivation(f"Risk fund reconciliation, {len(windows)} windows", tuple(lines),
+                          f"daily reconciliation at {hour:g}:00 UTC{utc_offset:+g}: each window [cut-off, next cut-off) "
+                          "nets its rows", "CoinW / OKX daily reconciliation")
+
     def _step_lines(self, e: Entry, k: int, log: LiquidationLog, step: int) -> list[Line]:
         """The fund's result of the liquidation step recorded in row ``k``, checked against the row."""
         from .liquidation import surplus_lines

@@ -385,6 +385,8 @@ TIERS_VISITED = Exercise(
             "tier that passes the check",
         ),
     ),
+    derivation=lambda n: {policy.replace("-", "_"): _run(n, policy).explain_path()
+                          for policy in ("one-tier", "lowest-sufficient")},
 )
 
 
@@ -427,11 +429,11 @@ def _kept(n: Numbers) -> IsolatedPosition:
 
 
 def _versus_derivations(n: Numbers) -> dict[str, Derivation]:
-    """``LiquidationLog.explain`` of the one order of each policy: what the full close pays back, and the
-    fund's surplus of each (the remaining position's equity is not a line of a step: no derivation yet)."""
+    """``LiquidationLog.explain`` of the one order of each policy: what the full close pays back, the
+    fund's surplus of each, and the remaining position's equity (``LiquidationLog.explain_equity``)."""
     full, stepwise = (_run(_crash(n), policy, n["depth"]) for policy in ("full", "lowest-sufficient"))
-    return {"equity_full": upto(full.explain(0), "returned"), "fund_full": upto(full.explain(0), "surplus"),
-            "fund_stepwise": upto(stepwise.explain(0), "surplus")}
+    return {"equity_full": upto(full.explain(0), "returned"), "equity_stepwise": stepwise.explain_equity(n["mark"]),
+            "fund_full": upto(full.explain(0), "surplus"), "fund_stepwise": upto(stepwise.explain(0), "surplus")}
 
 
 VERSUS = Exercise(
@@ -454,14 +456,17 @@ VERSUS = Exercise(
             lambda n: {"equity_stepwise": float(_position(_crash(n)).equity(n["mark"]))},
             "that is the whole position's equity before the step: the contracts closed take their share "
             "of the margin with them, only the remaining ones' equity keep·s·(mark − B) is left",
+            line="margin_after",
         ),
         Mistake(
             lambda n: {"equity_stepwise": float(_kept(n).upnl(n["mark"]))},
             "that is only the remaining contracts' unrealized PnL: add their share of the margin, M·keep/Q",
+            line="equity",
         ),
         Mistake(
             lambda n: {"equity_stepwise": float(_kept(n).health(n["mark"]))},
             "that is the remaining position's health (equity − maintenance margin): give its equity",
+            line="equity",
         ),
         Mistake(
             lambda n: {k: -v for k, v in _versus(n).items() if k.startswith("fund")},
@@ -589,6 +594,7 @@ STEPS_FUNCTION = Exercise(
             "the procedure stops as soon as the position is healthy: re-check after each step",
         ),
     ),
+    derivation=lambda n: _run(n, "one-tier").explain_path("left"),
 )
 
 

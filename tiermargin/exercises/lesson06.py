@@ -35,9 +35,10 @@ from typing import Any
 import numpy as np
 
 from .. import IsolatedPosition, TierTable
-from ..adl import adl_qty, deleverage, explain_score, lights, scores
+from ..adl import adl_qty, deleverage, explain_adl_qty, explain_lights, explain_queue, explain_score, lights, scores
 from ..contracts import LINEAR_USDT
 from ..derivation import Derivation
+from ..liquidation import surplus_lines
 from ..riskfund import HOUR, RiskFund
 from ..waterfall import DAY_START
 from .core import (
@@ -54,7 +55,7 @@ from .core import (
     Value,
     see,
 )
-from .show import renamed, upto
+from .show import as_items, renamed, upto
 
 LESSON = "lessons/06_risk_fund_and_adl.ipynb"
 SIDES = ("long", "short")
@@ -315,19 +316,35 @@ def _to_adl(n: Numbers) -> float:
     return float(adl_qty(n["closed"], shortfall, result))
 
 
+def _to_adl_derivation(n: Numbers) -> Derivation:
+    """The step's loss against the bankruptcy price (``surplus_lines``), ``RiskFund.explain`` of the ADL row up
+    to the shortfall, then ``adl.explain_adl_qty``."""
+    s, closed = _sign(n["side"]), float(n["closed"])
+    loss = surplus_lines(LINEAR_USDT, s, closed, n["bankruptcy"], n["fill"])
+    fund = RiskFund(n["fund"])
+    shortfall = fund.record(0, float(loss[-1].value))
+    adl = next(k for k, e in enumerate(fund.entries) if e.kind == "adl")
+    paid = upto(fund.explain(adl), "shortfall")
+    share = explain_adl_qty(closed, shortfall, float(loss[-1].value))
+    return Derivation("Contracts to ADL", (*loss, *paid.lines[1:], *share.lines), share.rule, share.source)
+
+
 TO_ADL_MISTAKES = (
     Mistake(
         lambda n: n["closed"] * -_adl_terms(n)[0] / _adl_terms(n)[1],
         "the ratio is inverted: the share of the contracts deleveraged is shortfall/|loss|, at most 1",
+        line="adl_share",
     ),
     Mistake(
         lambda n: n["closed"] - _to_adl(n),
         "those are the contracts whose loss the fund pays, sold in the market: the rest, "
         "closed × shortfall/|loss|, goes to ADL",
+        line="adl_qty",
     ),
     Mistake(
         lambda n: _adl_terms(n)[1],
         "that is the shortfall in USDT: turn it into contracts, closed × shortfall/|loss|",
+        line="adl_qty",
     ),
     Mistake(
         lambda n: _adl_terms(n)[1] / n["bankruptcy"],
@@ -346,6 +363,7 @@ TO_ADL = Exercise(
     "what it has, the shortfall is |loss| − fund; the venue sells only the share of the contracts whose "
     "loss the fund pays and deleverages the rest, closed × shortfall/|loss|" + _see(RUNS_DRY),
     mistakes=TO_ADL_MISTAKES,
+    derivation=_to_adl_derivation,
 )
 
 
@@ -466,6 +484,13 @@ def _fills(n: Numbers, score: Sequence[float] | None = None, price: float | None
     return {"qty": take.tolist(), "pnl": pnl.tolist()}
 
 
+def _queue_derivations(n: Numbers) -> dict[str, Derivation]:
+    """``adl.explain_queue`` on the candidates, its ``qty_k`` / ``pnl_k`` lines as each part's items."""
+    qty, entry, sc = (np.array(col, dtype=float) for col in zip(*n["candidates"]))
+    d = explain_queue(n["side"], n["qty"], n["bankruptcy"], qty, entry, sc)
+    return {"qty": as_items(d, "qty_"), "pnl": as_items(d, "pnl_")}
+
+
 def _queue_numbers(d: Draw) -> dict[str, Any]:
     side = d.choice("side", SIDES)
     s = _sign(side)
@@ -505,10 +530,12 @@ QUEUE = Exercise(
         Mistake(
             lambda n: {"qty": _fills(n, score=-np.arange(len(n["candidates"])))["qty"]},
             "the candidates are filled in score order, highest first, not in the order listed",
+            line="order",
         ),
         Mistake(
             lambda n: {"qty": _fills(n, score=[-c[2] for c in n["candidates"]])["qty"]},
             "the highest score is deleveraged first: it is the most profitable, most leveraged position",
+            line="order",
         ),
         Mistake(
             lambda n: {"pnl": _fills(n, price=n["mark"])["pnl"]},
@@ -521,6 +548,7 @@ QUEUE = Exercise(
             "so a short candidate gains when the price is below its entry",
         ),
     ),
+    derivation=_queue_derivations,
 )
 
 
@@ -565,8 +593,10 @@ LIGHTS_EXERCISE = Exercise(
     "the contracts held by it and those ahead of it, round it up to a multiple of 20 %: 20 % shows 5 "
     "lights, 40 % 4, ..., 100 % 1; give the lights in the listed order" + _see(QUEUE_SECTION),
     mistakes=(
-        Mistake(lambda n: _slips(n)[0], "the queue is in score order, highest first, not in the order listed"),
-        Mistake(lambda n: _slips(n)[1], "the highest score is first in the queue (5 lights), not the lowest"),
+        Mistake(lambda n: _slips(n)[0], "the queue is in score order, highest first, not in the order listed",
+                line="order"),
+        Mistake(lambda n: _slips(n)[1], "the highest score is first in the queue (5 lights), not the lowest",
+                line="order"),
         Mistake(
             lambda n: _slips(n)[2],
             "the quintiles are of the contracts, not of the number of positions: a large position "
@@ -577,6 +607,7 @@ LIGHTS_EXERCISE = Exercise(
             "reversed: 5 lights is the front of the queue (deleveraged first), 1 the back",
         ),
     ),
+    derivation=lambda n: explain_lights([p[1] for p in n["positions"]], [p[0] for p in n["positions"]]),
 )
 
 
@@ -649,6 +680,7 @@ RECONCILE = Exercise(
             "next day), its start included, its end not",
         ),
     ),
+    derivation=lambda n: _reconciliation_fund(n).explain_reconciliations(),
 )
 
 

@@ -23,6 +23,7 @@ Exercise 6 has no derivation yet.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from html import escape
@@ -121,6 +122,24 @@ def composed(title: str, parts: Sequence[Iterable[Line]], *lines: Line, rule: st
 def extended(d: Derivation, *lines: Line, title: str | None = None) -> Derivation:
     """``d`` with ``lines`` added at the end (the last one is the new result)."""
     return Derivation(d.title if title is None else title, d.lines + lines, d.rule, d.source)
+
+
+def as_items(d: Derivation, prefix: str, title: str | None = None) -> Derivation:
+    """``d`` with its lines ``{prefix}1``, ``{prefix}2``, … keyed ``item_1``, ``item_2``, …: the lines of a list
+    answer (one per element, in order), as the tests and hints find them.
+
+    >>> d = Derivation("t", (Line("qty_1", "q", "", 1.0), Line("pnl_1", "p", "", 2.0)))
+    >>> [ln.key for ln in as_items(d, "pnl_").lines]
+    ['qty_1', 'item_1']
+    """
+    pattern = re.compile(re.escape(prefix) + r"(\d+)$")
+
+    def key(k: str) -> str:
+        m = pattern.match(k)
+        return f"item_{m.group(1)}" if m else k
+
+    return Derivation(d.title if title is None else title, tuple(replace(ln, key=key(ln.key)) for ln in d.lines),
+                      d.rule, d.source)
 
 
 def statement(key: str, why: str) -> Line:
