@@ -210,3 +210,21 @@ def test_a_fill_that_would_leave_the_kept_contracts_no_margin_closes_the_whole_p
     assert e.execution_price == pytest.approx(101 * (1 - 1010 / 2e4))
     assert e.settlement_price == pytest.approx(99.95) and e.surplus == pytest.approx(-10 * (99.95 - e.execution_price))
     assert e.returned == 0 and e.margin_used == 0.5
+
+
+def test_a_position_without_a_bankruptcy_price_settles_at_the_mark():
+    # Issue 19 #3: a 1x long valued at entry has equity P·Q > 0 at every price, yet is liquidated where
+    # its equity falls to the fixed requirement (60,000 × 0.5 % − 50 = 250 at P = 250). It used to
+    # crash ("entry must be > 0, got 0.0"); it settles at the mark and money is conserved.
+    t = tm.load_table("binance-usdm-btcusdt-2021")
+    p = tm.IsolatedPosition.open(t, "long", 1, 60_000, 1, requirement_at="entry")
+    assert not p.bankruptcy_price().exists and p.liquidation_price().price == pytest.approx(250)
+    for settlement in ("bankruptcy", "fill"):
+        log = liquidate(p, [0, 10, 20], [60_000, 30_000, 100], "one-tier", settlement=settlement,
+                        execution=Execution("mark"))
+        assert log.final is None and all(e.bankruptcy_price is None for e in log.events)
+        assert all(e.settlement_price == 100 for e in log.events) and log.fund_result == pytest.approx(0, abs=1e-9)
+        used = sum(e.margin_used for e in log.events)
+        assert used == pytest.approx(59_900) and log.events[-1].returned == pytest.approx(100)
+        assert used + log.events[-1].returned == pytest.approx(float(p.margin))
+        assert log.explain(0).result == pytest.approx(log.events[0].contracts_closed)

@@ -33,6 +33,12 @@ Hyperliquid documents a procedure of its own (``policy="hyperliquid"``, paramete
   equity at the mark is already ≤ 0 has no margin for a fill to leave and is settled at ``B``, as is
   what Hyperliquid's backstop takes over.
 
+A position with **no bankruptcy price** — its equity stays positive at every price, e.g. a 1x long whose
+requirement is valued at entry, liquidated where its equity falls to that fixed requirement — has
+nothing to settle at but the mark, under either rule: its closed contracts realize their PnL at the
+mark, the fund gets ``UPL(closed, mark, F)``, and a close pays the trader the equity at the mark (as
+:func:`liquidate_account` settles an account without one); the event's ``bankruptcy_price`` is None.
+
 Each event's ``settlement_price`` is the price its contracts were settled at, and its ``surplus`` is
 ``UPL(closed, settlement price, fill)``. :func:`liquidate` walks a price path and returns the event log,
 one row a step.
@@ -461,7 +467,7 @@ class _Settled(NamedTuple):
 
     after: IsolatedPosition | None
     fill: float
-    bankruptcy: float
+    bankruptcy: float | None  # None: the position has no bankruptcy price (settled at the mark)
     price: float  # where the closed contracts were settled
     used: float  # margin taken from the trader
     surplus: float  # the fund's result
@@ -481,7 +487,16 @@ def _settled(pos: IsolatedPosition, keep: float, mark: float, execution: Executi
     c = pos.table.contract
     q, side, margin = float(pos.qty), float(pos.side), float(pos.margin)
     closed = q - keep
-    bankruptcy = float(pos.bankruptcy_price().price)  # health ≤ 0 implies equity reaches 0 somewhere: it exists
+    bp = pos.bankruptcy_price()
+    if not bp.exists:  # equity > 0 at every price (a 1x long valued at entry): nothing to settle at but the mark
+        fill = execution.price(pos, closed, mark, mark)
+        used = -float(c.upnl(side, closed, pos.entry, mark))
+        surplus = float(c.upnl(side, closed, mark, fill))
+        if keep == 0:
+            return _Settled(None, fill, None, mark, used, surplus, margin - used)
+        return _Settled(replace(pos, qty=np.asarray(keep), margin=np.asarray(margin - used)), fill, None, mark, used,
+                        surplus, 0.0)
+    bankruptcy = float(bp.price)
     fill = execution.price(pos, closed, mark, bankruptcy)
     if at_bankruptcy:
         price, used = bankruptcy, margin * closed / q
@@ -788,12 +803,19 @@ def _hand_settle(pos: IsolatedPosition, keep: float, mark: float, execution: Exe
     c = pos.table.contract
     q, s, m, ep = float(pos.qty), float(pos.side), float(pos.margin), float(pos.entry)
     closed = q - keep
-    b = float(pos.bankruptcy_price().price)
+    bp = pos.bankruptcy_price()
+    b = float(bp.price) if bp.exists else mark  # no bankruptcy price: the mark is the reference
     lines = [Line("closed", "ΔQ = Q − Q_keep", f"{num(q)} − {num(keep)}", closed),
-             Line("bankruptcy_price", "B", "", b, "the position's bankruptcy price (position.explain('bankruptcy_price'))")]
+             Line("bankruptcy_price", "B", "", b, "the position's bankruptcy price (position.explain('bankruptcy_price'))")
+             if bp.exists else Line("bankruptcy_price", "", "", None, "no bankruptcy price: equity > 0 at every price")]
     lines += _fill_lines(c, s, closed, mark, b, execution)
     fill = float(lines[-1].value)
-    if at_bankruptcy:
+    if not bp.exists:
+        upl = _upl_line("realized", c, s, closed, ep, mark, "realized", "a = EP, b = mark")
+        price, used, at_bankruptcy = mark, -float(upl.value), False
+        lines += [Line("settlement_price", "S = mark", "", mark, "settled at the mark, as an account without a "
+                       "bankruptcy price is"), upl, Line("margin_used", "used = −realized", "", used)]
+    elif at_bankruptcy:
         price, used = b, m * closed / q
         lines += [Line("settlement_price", "S = B", "", b, "settled at the bankruptcy price"),
                   Line("margin_used", "used = M × ΔQ ÷ Q", f"{num(m)} × {num(closed)} ÷ {num(q)}", used,
