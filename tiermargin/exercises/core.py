@@ -128,7 +128,10 @@ class Number:
         if isinstance(x, np.ndarray) and x.ndim == 0 and x.dtype.kind in "iuf":
             return float(x)
         if isinstance(x, numbers.Real) and not isinstance(x, (bool, np.bool_)):
-            return float(x)
+            try:
+                return float(x)
+            except OverflowError:  # a huge int or Fraction: a number, but none a float can hold
+                raise WrongType(f"{describe(x)}, beyond the largest float (about 1.8e308)") from None
         raise WrongType(describe(x))
 
     def matches(self, expected: float, got: float) -> bool:
