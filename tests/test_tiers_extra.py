@@ -116,3 +116,25 @@ def test_unit_value_keeps_a_size_on_its_boundary():
     step = BINANCE.with_form("step")
     assert step.maintenance_margin(250_000, BINANCE.unit_value(60_000)) == pytest.approx(1_250)
     np.testing.assert_allclose(OKX.unit_value([25_000, 50_000]), [0.004, 0.002])
+
+
+def test_loaders_refuse_attacks_with_clear_errors():
+    # Issue 19 #6 and #7: deep nesting, a 400-digit number, a huge CSV field, a non-dict, a string table,
+    # and numbers given as text or bools are each a ValueError/TypeError naming the problem.
+    import tiermargin as tm
+
+    for call, error, match in [
+        (lambda: tm.TierTable.from_json("[" * 100_000 + "]" * 100_000), ValueError, "nested too deeply"),
+        (lambda: tm.TierTable.from_json('{"tiers": [[0, null, 0.01, %s]]}' % ("9" * 400)), ValueError,
+         "within the float range"),
+        (lambda: tm.TierTable.from_json('{"tiers": [[0, null, "0.01", 10]]}'), ValueError, r"mmr must be a number, got '0.01'"),
+        (lambda: tm.TierTable.from_rows([[0, None, True, 10]]), ValueError, "mmr must be a number, got True"),
+        (lambda: tm.TierTable.from_rows([[0, None, 0.01, "10"]]), ValueError, "max_leverage must be a number"),
+        (lambda: tm.TierTable.from_csv("floor,cap,maintenance_margin_rate,max_leverage\n" + "1" * 200_000 + ",,0.01,10\n"),
+         ValueError, "not a tier table's CSV"),
+        (lambda: tm.TierTable.from_dict("tiers"), TypeError, "d must be a dict"),
+        (lambda: tm.TierTable.from_json(b"{}"), TypeError, "text must be a str"),
+        (lambda: tm.IsolatedPosition.open("binance", "long", 1, 100, 10), TypeError, "table must be a TierTable"),
+    ]:
+        with pytest.raises(error, match=match):
+            call()

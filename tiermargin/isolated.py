@@ -240,6 +240,7 @@ class IsolatedPosition:
         >>> round(float(p.margin), 3), round(float(p.fee_reserve(50_000)), 3)
         (2512.375, 12.375)
         """
+        _check_schedule(table)
         lev = _check.positive("leverage", leverage)
         extra = _check.nonnegative("extra_margin", extra_margin)
         q = _check.positive("qty", qty)
@@ -555,7 +556,8 @@ def requirement(table: PositionSchedule, qty: ArrayLike, price: ArrayLike, fee_r
 
 def _check_schedule(table: object) -> None:
     if not isinstance(table, PositionSchedule):
-        raise TypeError(f"table must be a TierTable or a ContractSchedule, got {type(table).__name__}")
+        raise TypeError(f"table must be a TierTable or a ContractSchedule (a bundled one: tm.load_table(id)), "
+                        f"got {type(table).__name__}")
     if table.basis != "contracts" and not isinstance(table, TierTable):
         raise TypeError(f"a schedule by {table.basis} must be a TierTable (only tier tables are solved by notional), "
                         f"got {type(table).__name__}")

@@ -30,6 +30,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import numbers
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -162,7 +163,7 @@ class TierTable:
         elif any(v is None for v in levs):
             raise ValueError("max_leverage must be given for every tier or for none")
         else:
-            lev = np.array(levs, dtype=np.float64)
+            lev = _column("max_leverage", levs)
         return cls(
             floors=_column("floor", [r[0] for r in rows]),
             caps=_column("cap", [np.inf if r[1] is None else r[1] for r in rows]),
@@ -179,6 +180,8 @@ class TierTable:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> TierTable:
         """Build a table from the dict form of ``reference/tier_tables.json`` (see :meth:`to_dict`)."""
+        if not isinstance(d, Mapping):
+            raise TypeError(f"d must be a dict with a 'tiers' list (the to_dict form), got {type(d).__name__}")
         if "tiers" not in d:
             raise ValueError("a tier-table dict needs a 'tiers' list of [floor, cap, mmr, max_leverage]")
         contract = Contract(
@@ -197,10 +200,14 @@ class TierTable:
     @classmethod
     def from_json(cls, text: str) -> TierTable:
         """Parse a table from JSON text in the :meth:`to_dict` form (no eval, no pickle)."""
+        if not isinstance(text, str):
+            raise TypeError(f"text must be a str of JSON, got {type(text).__name__}")
         try:
             d = json.loads(text)
         except json.JSONDecodeError as e:
             raise ValueError(f"text is not valid JSON: {e}") from None
+        except RecursionError:
+            raise ValueError("text is nested too deeply to be a tier table (the to_dict form is 3 levels deep)") from None
         if not isinstance(d, dict):
             raise ValueError("JSON tier table must be an object with a 'tiers' list")
         return cls.from_dict(d)
@@ -276,15 +283,20 @@ class TierTable:
         An empty ``cap`` means unbounded; an empty ``max_leverage`` means not published. Table
         fields (``basis``, ``form``, ``contract``, provenance) are keyword arguments.
         """
+        if not isinstance(text, str):
+            raise TypeError(f"text must be a str of CSV, got {type(text).__name__}")
         reader = csv.DictReader(io.StringIO(text))
-        if reader.fieldnames is None or tuple(reader.fieldnames) != _CSV_COLUMNS:
-            raise ValueError(f"CSV header must be {','.join(_CSV_COLUMNS)}, got {reader.fieldnames}")
         rows = []
-        for line, rec in enumerate(reader, start=2):
-            try:
-                rows.append([None if rec[c].strip() == "" else float(rec[c]) for c in _CSV_COLUMNS])
-            except (ValueError, AttributeError):
-                raise ValueError(f"CSV line {line}: every field must be a number, got {rec}") from None
+        try:
+            if reader.fieldnames is None or tuple(reader.fieldnames) != _CSV_COLUMNS:
+                raise ValueError(f"CSV header must be {','.join(_CSV_COLUMNS)}, got {reader.fieldnames}")
+            for line, rec in enumerate(reader, start=2):
+                try:
+                    rows.append([None if rec[c].strip() == "" else float(rec[c]) for c in _CSV_COLUMNS])
+                except (ValueError, AttributeError):
+                    raise ValueError(f"CSV line {line}: every field must be a number, got {rec}") from None
+        except csv.Error as e:  # e.g. a field beyond the csv module's size limit
+            raise ValueError(f"text is not a tier table's CSV: {e}") from None
         return cls.from_rows(rows, **kwargs)
 
     # ------------------------------------------------------------------ export
@@ -678,10 +690,15 @@ class TierTable:
 
 
 def _column(name: str, values: Sequence[Any]) -> FloatArray:
+    """One column of rows as floats: numbers only (no text, no bools: nothing is parsed or coerced)."""
+    for k, v in enumerate(values, start=1):
+        if not isinstance(v, numbers.Real) or isinstance(v, (bool, np.bool_)):
+            raise ValueError(f"tier {k}: {name} must be a number, got {v!r} ({type(v).__name__})")
     try:
         return np.array(values, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError(f"every tier's {name} must be a number, got {list(values)!r}") from None
+    except OverflowError:
+        raise ValueError(f"every tier's {name} must be a number within the float range, got one with "
+                         f"{max(len(str(v)) for v in values)} digits") from None
 
 
 def _validated_columns(
