@@ -37,7 +37,7 @@ DERIVED: dict[str, dict[int, tuple[str, ...] | None]] = {
     "05": {1: ("bankruptcy", "surplus"), 2: None, 3: ("one_tier", "lowest_sufficient"),
            4: ("equity_full", "equity_stepwise", "fund_full", "fund_stepwise"), 5: None},
     "06": {1: ("balance", "shortfall"), 2: None, 3: None, 4: None, 5: ("qty", "pnl"), 6: None, 7: None},
-    "07": {1: ("move", "fill"), 3: None},
+    "07": {1: ("move", "fill"), 2: ("left", "time"), 3: None, 4: None, 5: ("extra_notional", "extra_fund_loss")},
 }
 
 

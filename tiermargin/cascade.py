@@ -69,6 +69,7 @@ from numpy.typing import NDArray
 from . import _check
 from ._check import FloatArray
 from .adl import candidates, deleverage, scores
+from .derivation import Derivation, Line, num
 from .isolated import IsolatedPosition, _basis_size, _fixed_fee, bankruptcy_price, liquidation_price, requirement
 from .liquidation import (_NUDGE, _equity_after_fill, _is_backstop, _partial_keep, _procedure, _Procedure,
                           _settlement_price)
@@ -83,6 +84,8 @@ MarkRule = Literal["smoothed", "last"]
 ShockKind = Literal["market", "venue", "whale"]
 AXES: tuple[str, ...] = ("tiers", "form", "policy", "mark", "book")
 """The comparisons :func:`compare` runs (one call each)."""
+EXPLAINED: tuple[str, ...] = ("multiplier", "notional", "fund_loss")
+"""The numbers :meth:`Cascade.explain` works out by hand."""
 NO_TIERS = "no tiers (tier 1's rate and leverage at every size)"
 """The label of :func:`variants`' market without tiers."""
 FUND_SHARE = 0.02
@@ -372,6 +375,94 @@ class Cascade:
         if alone > 0:
             return total / alone
         return 1.0 if total == 0 else math.inf
+
+    def explain(self, what: str = "multiplier", versus: Cascade | None = None, label: str = "this run",
+                versus_label: str = "the other run") -> Derivation:
+        """One of :meth:`summary`'s numbers worked out by hand from the run's arrays (or, with
+        ``versus``, this run's number minus ``versus``'s).
+
+        ``what`` is one of :data:`EXPLAINED`:
+
+        * ``"multiplier"`` (:attr:`multiplier`): the shock's own order (key ``shock_order``), the
+          notional liquidated, Σ of :attr:`notional` over the steps (``liquidated``), their sum
+          (``total``), the notional the shock liquidates alone in an infinitely deep book
+          (``alone``, :attr:`baseline`), the shock's order plus it (``total_alone``) and the ratio
+          (``multiplier``);
+        * ``"notional"``: Σ of :attr:`notional` (``notional``), "notional liquidated (USD)";
+        * ``"fund_loss"``: the fund at the start and after the last step (``start_fund``,
+          ``end_fund``) and ``max(start − end, 0)`` (``fund_loss``), "fund loss".
+
+        Each run's lines begin with a statement naming it (key ``run``); with ``versus``, the other
+        run's lines follow, their keys prefixed ``versus_``, and the last line is the difference
+        (key ``difference``). The multiplier has no difference.
+
+        Examples
+        --------
+        >>> pop = population("binance-usdm", 2_000, seed=7)
+        >>> c = run(pop, Shock("venue", 0.08, at=1_800), Book(2_000_000), policy="one-tier", duration=7_200, seed=7)
+        >>> d = c.explain("multiplier")
+        >>> d.result == c.multiplier, [ln.key for ln in d.lines]
+        (True, ['run', 'shock_order', 'liquidated', 'total', 'alone', 'total_alone', 'multiplier'])
+        >>> c.explain("fund_loss").result == c.summary()["fund loss"]
+        True
+        >>> print(c.explain("multiplier").line("multiplier").text())  # doctest: +ELLIPSIS
+        multiplier = (shock order + liquidated) ÷ (shock order + alone) = ... ÷ ... = ... (> 1: the book amplified the shock)
+        """
+        _check.one_of("what", what, EXPLAINED)
+        lines = self._explained(what, label, "")
+        title = {"multiplier": "Cascade multiplier", "notional": "Notional liquidated (USD)",
+                 "fund_loss": "Fund loss"}[what] + f" of {label} ({self.shock})"
+        if versus is not None:
+            if not isinstance(versus, Cascade):
+                raise TypeError(f"versus must be a Cascade, got {type(versus).__name__}")
+            if what == "multiplier":
+                raise ValueError("versus: a difference of multipliers is not one of the summary's numbers")
+            other = versus._explained(what, versus_label, "versus_")
+            a, b = float(lines[-1].value), float(other[-1].value)
+            lines += other + [Line("difference", f"{label} − {versus_label}", f"{num(a)} − {num(b)}", a - b,
+                                   "more in " + label if a > b else "no more in " + label)]
+            title = title.replace(f" of {label} ", f": {label} minus {versus_label} ")
+        rule = {"multiplier": "(shock order + notional liquidated) ÷ (shock order + notional liquidated by the shock "
+                              "alone, in a book without impact)",
+                "notional": "each step's contracts liquidated, valued in USD at the step's opening last price",
+                "fund_loss": "what the risk fund paid over the run net of the surpluses it booked, 0 if it gained"}[what]
+        return Derivation(title, tuple(lines), rule, "tiermargin.cascade (Cascade.summary)")
+
+    def _explained(self, what: str, label: str, prefix: str) -> list[Line]:
+        """The lines of one run's number (``explain``), keys prefixed ``prefix``."""
+        active = np.flatnonzero(self.notional != 0)
+        liquidated = float(self.notional.sum())
+        steps = " + ".join(num(float(self.notional[k])) for k in active) if 0 < active.size <= 6 \
+            else f"Σ over {active.size:,} steps"
+        out = [Line(prefix + "run", "", "", None, f"{label}: {self.population.rules.table_label or self.population.table.symbol}, "
+                    f"{len(self.population):,} traders, {self.shock}")]
+        if what == "fund_loss":
+            start, end = float(self.start_fund), float(self.fund[-1])
+            out += [Line(prefix + "start_fund", "fund_0", "", start, "the risk fund at the start"),
+                    Line(prefix + "end_fund", "fund_end", "", end, "after the last step"),
+                    Line(prefix + "fund_loss", "max(fund_0 − fund_end, 0)", f"max({num(start)} − {num(end)}, 0)",
+                         max(start - end, 0.0), "what the fund lost; 0 if it gained")]
+            return out
+        out.append(Line(prefix + ("liquidated" if what == "multiplier" else "notional"), "Σ notional liquidated",
+                        steps if active.size > 1 else "", liquidated,
+                        f"USD, {active.size:,} step{'' if active.size == 1 else 's'} with liquidations"))
+        if what == "notional":
+            return out
+        if self.baseline is None:
+            raise ValueError("explain: this run has no baseline (run(..., baseline=True)), so no multiplier")
+        shock, alone = float(self.shock_order), float(self.baseline)
+        total, total_alone = shock + liquidated, shock + alone
+        m = self.multiplier
+        out.insert(1, Line(prefix + "shock_order", "shock order", "", shock, "USD, the shock's own sale on this venue"))
+        out += [Line(prefix + "total", "shock order + liquidated", f"{num(shock)} + {num(liquidated)}", total,
+                     "USD sold through this book"),
+                Line(prefix + "alone", "alone", "", alone, "USD the shock liquidates alone, in an infinitely deep book"),
+                Line(prefix + "total_alone", "shock order + alone", f"{num(shock)} + {num(alone)}", total_alone,
+                     "USD sold without the book's impact"),
+                Line(prefix + "multiplier", "multiplier = (shock order + liquidated) ÷ (shock order + alone)",
+                     f"{num(total)} ÷ {num(total_alone)}" if total_alone > 0 else "", m,
+                     "> 1: the book amplified the shock" if m > 1 else "no amplification")]
+        return out
 
     def summary(self) -> dict[str, float | None]:
         """The run in a few numbers (amounts of money in the settle currency, volume in USD)."""

@@ -174,6 +174,80 @@ class Book:
         return Derivation(f"{sale.capitalize()} of {num(abs(v))} USD into a book {num(self.depth)} deep per 1 %",
                           tuple(lines), rule, _SOURCE)
 
+    def explain_recovery(self, after: float | None = None, left: float | None = None,
+                         recovered: float | None = None) -> Derivation:
+        """How the book refills, by hand: the share of a displacement still there ``after`` seconds
+        (:meth:`recovery`), or the time until only a share ``left`` of it is there (:meth:`time_to`;
+        or until a share ``recovered`` has been refilled, ``left = 1 − recovered``). Give exactly one.
+
+        Lines with ``after``: the half life ``h``, the time ``t``, the half lives elapsed ``t ÷ h`` and
+        the share left ``2^(−t/h)`` (key ``law``). With ``left`` or ``recovered``: ``h``, the share
+        refilled (with ``recovered``), the share left, the half lives it takes ``log₂(1 ÷ share left)``
+        (key ``law``: ``2^(−t/h) = share left`` solved for ``t ÷ h``) and the time ``h × t ÷ h``
+        (key ``time``).
+
+        Parameters
+        ----------
+        after : float, optional
+            Seconds since the displacement, >= 0.
+        left : float, optional
+            A share in (0, 1) of the displacement still there.
+        recovered : float, optional
+            A share in (0, 1) of the displacement refilled.
+
+        Returns
+        -------
+        Derivation
+            Its result is the share left (``after``) or the time in seconds (∞ for a book that never
+            refills).
+
+        Examples
+        --------
+        >>> b = Book(half_life=60)
+        >>> d = b.explain_recovery(after=90)
+        >>> d.result == b.recovery(90)
+        True
+        >>> print(d.lines[-1].text())
+        share left = 2^{−t ÷ h} = 2^{−1.5} = 0.3535533906 (the displacement halves every half life)
+        >>> d = b.explain_recovery(recovered=0.75)
+        >>> d.result == b.time_to(0.25), d.result
+        (True, 120.0)
+        >>> print(d.line("law").text())
+        t ÷ h = log₂(1 ÷ share left) = log₂(1 ÷ 0.25) = 2 (2^{−t ÷ h} = share left, solved for t ÷ h)
+        """
+        given = [name for name, x in (("after", after), ("left", left), ("recovered", recovered)) if x is not None]
+        if len(given) != 1:
+            raise ValueError(f"explain_recovery: give exactly one of after, left, recovered (got {given or 'none'})")
+        h = self.half_life
+        lines = [Line("half_life", "h", "", h, "seconds for half of what is left of a displacement to be refilled")]
+        if after is not None:
+            t = _one("after", after, _check.nonnegative)
+            halvings = t / h
+            lines += [Line("after", "t", "", t, "seconds since the displacement"),
+                      Line("halvings", "t ÷ h", f"{num(t)} ÷ {num(h)}", halvings, "half lives elapsed"),
+                      Line("law", "share left = 2^{−t ÷ h}", f"2^{{−{num(halvings)}}}", float(2.0 ** (-halvings)),
+                           "the displacement halves every half life")]
+            title = f"Share of a displacement left {num(t)} s later, half life {num(h)} s"
+        else:
+            if recovered is not None:
+                r = float(_check.rate("recovered", _one("recovered", recovered, _check.finite), low_open=True))
+                x = 1.0 - r
+                lines += [Line("recovered", "r", "", r, "the share refilled"),
+                          Line("left", "share left = 1 − r", f"1 − {num(r)}", x, "what is still there")]
+            else:
+                x = float(_check.rate("left", _one("left", left, _check.finite), low_open=True))
+                lines.append(Line("left", "share left", "", x, "the share of the displacement still there"))
+            if math.isfinite(h):
+                halvings = -math.log2(x)
+                lines += [Line("law", "t ÷ h = log₂(1 ÷ share left)", f"log₂(1 ÷ {num(x)})", halvings,
+                               "2^{−t ÷ h} = share left, solved for t ÷ h"),
+                          Line("time", "t = h × t ÷ h", f"{num(h)} × {num(halvings)}", h * halvings,
+                               "seconds until only that share is left")]
+            else:
+                lines.append(Line("time", "t", "", math.inf, "a book that never refills: never"))
+            title = f"Time until {pct(x)} of a displacement is left, half life {num(h)} s"
+        return Derivation(title, tuple(lines), "resilience: the displacement decays 2^(−Δt/half life)", _SOURCE)
+
 
 def _one(name: str, x: float, check: Callable[[str, ArrayLike], FloatArray]) -> float:
     """``x`` as one float passing ``check`` (a :mod:`tiermargin._check` helper naming ``name``)."""

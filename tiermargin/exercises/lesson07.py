@@ -251,23 +251,27 @@ RECOVERY_MISTAKES = (
                    "time": 2 * n["half_life"] * n["recovered"]},
         "the book does not refill at a constant rate: it refills half of what is left every half-life "
         "(exponentially), so the share left after t seconds is 2^(−t/h)",
+        line="law",
     ),
     Mistake(
         lambda n: {"left": max(1 - n["after"] / n["half_life"], 0.0), "time": n["half_life"] * n["recovered"]},
         "the half-life is the time to refill half of the displacement, not all of it: the share left "
         "after t seconds is 2^(−t/h)",
+        line="law",
     ),
     Mistake(
         lambda n: {"left": math.exp(-n["after"] / n["half_life"]),
                    "time": n["half_life"] * math.log(1 / (1 - n["recovered"]))},
         "h is a half-life, not a time constant: the share left is 2^(−t/h) = e^(−t·ln 2/h), so "
         "t = h·log₂(1/share left)",
+        line="law",
     ),
     Mistake(
         lambda n: {"left": 1 - Book(half_life=n["half_life"]).recovery(n["after"]),
                    "time": _time_until(n["half_life"], n["recovered"])},
         "you swapped the share refilled and the share left: after t seconds 2^(−t/h) of the "
         "displacement is still there, and 1 − 2^(−t/h) has been refilled",
+        line="law",
     ),
 )
 
@@ -294,6 +298,8 @@ RECOVERY = Exercise(
     "seconds a share 2^(−t/h) of it is still there; a share r has been refilled when 2^(−t/h) = 1 − r, "
     "t = h·log₂(1/(1 − r))" + _see(RESILIENCE_SECTION),
     mistakes=RECOVERY_MISTAKES,
+    derivation=lambda n: {"left": Book(half_life=n["half_life"]).explain_recovery(after=n["after"]),
+                          "time": Book(half_life=n["half_life"]).explain_recovery(recovered=n["recovered"])},
 )
 
 
@@ -426,12 +432,17 @@ def _venue_run(traders: int, seed: int, size: float, depth: float) -> cs.Cascade
                   duration=DURATION, seed=seed)
 
 
+@functools.lru_cache(maxsize=16)  # the runs themselves (for the derivation): a few MB each comparison
+def _tier_cascades(traders: int, seed: int, size: float, depth: float, policy: str) -> dict[str, cs.Cascade]:
+    """Exercise 5's comparison: label → run (``compare`` on the "tiers" axis, a market-wide drop)."""
+    return cs.compare(_population(traders, seed), "tiers", cs.Shock("market", size, at=AT), Book(depth),
+                      policy=policy, duration=DURATION, seed=seed, baseline=False)
+
+
 @functools.lru_cache(maxsize=256)
 def _tier_runs(traders: int, seed: int, size: float, depth: float, policy: str) -> dict[str, dict[str, Any]]:
-    """Exercise 5's comparison: label → summary (``compare`` on the "tiers" axis, a market-wide drop)."""
-    runs = cs.compare(_population(traders, seed), "tiers", cs.Shock("market", size, at=AT), Book(depth),
-                      policy=policy, duration=DURATION, seed=seed, baseline=False)
-    return {label: c.summary() for label, c in runs.items()}
+    """Exercise 5's comparison: label → summary."""
+    return {label: c.summary() for label, c in _tier_cascades(traders, seed, size, depth, policy).items()}
 
 
 # ---------------------------------------------------------------------- 4. the cascade multiplier
@@ -455,12 +466,21 @@ def _multiplier_numbers(d: Draw) -> dict[str, Any]:
     return d.until("run", make, accept)
 
 
+def _shown_run(n: Numbers) -> cs.Cascade:
+    """Exercise 4's run with the numbers shown (whole USD): its shock order, notional liquidated and baseline."""
+    c = _venue_run(n["traders"], n["seed"], n["size"], n["depth"])
+    return replace(c, shock_order=float(n["shock_order"]), notional=np.array([float(n["liquidated"])]),
+                   baseline=float(n["alone"]))
+
+
 def _multiplier(n: Numbers) -> float:
     """``Cascade.multiplier`` of the run with the numbers shown (whole USD)."""
-    c = _venue_run(n["traders"], n["seed"], n["size"], n["depth"])
-    shown = replace(c, shock_order=float(n["shock_order"]), notional=np.array([float(n["liquidated"])]),
-                    baseline=float(n["alone"]))
-    return float(shown.multiplier)
+    return float(_shown_run(n).multiplier)
+
+
+def _multiplier_derivation(n: Numbers) -> Derivation:
+    """``Cascade.explain("multiplier")`` of the run with the numbers shown."""
+    return _shown_run(n).explain("multiplier", label="your run")
 
 
 def _ratio(top: Callable[[Numbers], float], bottom: Callable[[Numbers], float]) -> Callable[[Numbers], float]:
@@ -480,24 +500,29 @@ MULTIPLIER_MISTAKES = (
         _ratio(_alone, _total),
         "the ratio is inverted: the multiplier is the volume with the book's impact over the volume "
         "without it, (shock order + liquidated)/(shock order + alone), > 1 when the book amplifies",
+        line="multiplier",
     ),
     Mistake(
         _ratio(lambda n: float(n["liquidated"]), lambda n: float(n["alone"])),
         "the shock's own sale is part of the volume on both sides: (shock order + liquidated)/"
         "(shock order + alone)",
+        line="total",
     ),
     Mistake(
         _ratio(_total, lambda n: float(n["alone"])),
         "the shock's own sale happens in the infinitely deep book too: add it to the denominator as "
         "well, (shock order + liquidated)/(shock order + alone)",
+        line="total_alone",
     ),
     Mistake(
         _ratio(lambda n: float(n["liquidated"]), _alone),
         "count the shock's own sale in the numerator too: (shock order + liquidated)/(shock order + alone)",
+        line="total",
     ),
     Mistake(
         lambda n: _total(n) / _alone(n) - 1,
         "that is the multiplier minus 1, the extra share: the multiplier is the ratio itself",
+        line="multiplier",
     ),
 )
 
@@ -510,6 +535,7 @@ MULTIPLIER = Exercise(
     "sets off in an infinitely deep one: (shock order + notional liquidated)/(shock order + notional "
     "liquidated by the shock alone)" + _see(MULTIPLIER_SECTION),
     mistakes=MULTIPLIER_MISTAKES,
+    derivation=_multiplier_derivation,
 )
 
 
@@ -545,27 +571,40 @@ TIERS_MISTAKES = (
         "that is the flat tier-1 rate charged on the same margins (the \"flat … (tier 1)\" run): the "
         "market without tiers is cs.NO_TIERS, the same draw where large positions may be as leveraged "
         "as small ones",
+        line="run",
     ),
     Mistake(
         lambda n: _extra(n, other=_flat(n, "(average)")),
         "that is the flat average rate charged on the same margins: the market without tiers is "
         "cs.NO_TIERS",
+        line="run",
     ),
     Mistake(
         lambda n: _extra(n, other="tiered", base=cs.NO_TIERS),
         "the sign is reversed: give the run without tiers minus the tiered run (more without tiers: > 0)",
+        line="difference",
     ),
     Mistake(
         lambda n: {"extra_notional": _extra(n, notional="contracts liquidated")["extra_notional"]},
         "those are contracts: give the notional liquidated, in USD (\"notional liquidated (USD)\")",
+        line="notional",
     ),
     Mistake(
         lambda n: {"extra_notional": _extra(n, notional="traders liquidated")["extra_notional"]},
         "that is the number of traders: give the notional liquidated, in USD (\"notional liquidated (USD)\")",
+        line="notional",
     ),
 )
 
 TIERS_FIELDS = {"extra_notional": USD, "extra_fund_loss": MONEY}
+
+
+def _tiers_derivations(n: Numbers) -> dict[str, Derivation]:
+    """``Cascade.explain`` of the run without tiers versus the tiered run: notional liquidated, fund loss."""
+    runs = _tier_cascades(n["traders"], n["seed"], n["size"], n["depth"], n["policy"])
+    none, tiered = runs[cs.NO_TIERS], runs["tiered"]
+    return {field: none.explain(what, versus=tiered, label="no tiers", versus_label="tiered")
+            for field, what in (("extra_notional", "notional"), ("extra_fund_loss", "fund_loss"))}
 
 
 def _tiers_numbers(d: Draw) -> dict[str, Any]:
@@ -592,6 +631,7 @@ NO_TIERS = Exercise(
     "run and the cs.NO_TIERS run; give the one without tiers minus the tiered one, of \"notional "
     "liquidated (USD)\" and of \"fund loss\"" + _see(TIERS_SECTION),
     mistakes=TIERS_MISTAKES,
+    derivation=_tiers_derivations,
 )
 
 
