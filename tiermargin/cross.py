@@ -145,7 +145,8 @@ class Haircut:
     def __post_init__(self) -> None:
         b = np.asarray(self.bounds, dtype=np.float64)
         r = np.asarray(self.rates, dtype=np.float64)
-        if b.ndim != 1 or b.size != r.size + 1 or b.size < 2 or b[0] != 0 or np.any(np.diff(b) <= 0):
+        if (b.ndim != 1 or b.size != r.size + 1 or b.size < 2 or b[0] != 0 or not np.all(np.isfinite(b[:-1]))
+                or not np.all(np.diff(b) > 0)):  # only the last bound may be inf; nan never increases
             raise ValueError("bounds must start at 0, increase, and have one more entry than rates")
         if np.any(np.isnan(b)) or np.any(~np.isfinite(r)) or np.any((r <= 0) | (r > 1)):
             raise ValueError(f"rates must be in (0, 1], got {self.rates!r}")

@@ -124,6 +124,13 @@ def synthetic_market(
     dt = float(_check.positive("step", step))
     p0 = float(_check.positive("start_price", start_price))
     vol = float(_check.nonnegative("volatility", volatility))
+    noise = float(_check.nonnegative("venue_noise", venue_noise))
+    if noise > 0.05:
+        raise ValueError(f"venue_noise must be at most 0.05 (a relative noise; larger can make quotes negative), "
+                         f"got {venue_noise!r}")
+    prem = float(_check.finite("premium", premium))
+    if not -0.5 < prem < 0.5:
+        raise ValueError(f"premium must be a relative basis in (−0.5, 0.5), got {premium!r}")
     if not venues:
         raise ValueError("venues must name at least one venue")
     rng = np.random.default_rng(seed)

@@ -173,9 +173,10 @@ def basis_moving_average(times: ArrayLike, basis: ArrayLike, window: float) -> F
     b = _check.finite("basis", basis).reshape(-1)
     t = _times(times, b.size)
     w = float(_check.positive("window", window))
-    start = np.searchsorted(t, t - w, side="right")
-    cs = np.concatenate(([0.0], np.cumsum(b)))
     idx = np.arange(1, b.size + 1)
+    # t_i − w < t_i always holds the sample itself, even where w is below the float resolution of t_i
+    start = np.minimum(np.searchsorted(t, t - w, side="right"), idx - 1)
+    cs = np.concatenate(([0.0], np.cumsum(b)))
     return (cs[idx] - cs[start]) / (idx - start)
 
 

@@ -72,8 +72,10 @@ def maintenance_amounts(floors: ArrayLike, mmr: ArrayLike) -> FloatArray:
     numpy.ndarray
         ``cum_k`` for each tier, in basis units × rate.
     """
-    f = np.asarray(floors, dtype=np.float64)
-    r = np.asarray(mmr, dtype=np.float64)
+    f = _check.nonnegative("floors", floors).reshape(-1)
+    r = _check.finite("mmr", mmr).reshape(-1)
+    if f.shape != r.shape or f.size == 0:
+        raise ValueError(f"floors and mmr must be 1-d and of one length (a tier each), got {f.size} and {r.size}")
     steps = f[1:] * np.diff(r)
     return np.concatenate(([0.0], np.cumsum(steps)))
 

@@ -43,7 +43,6 @@ import numpy as np
 from .. import IsolatedPosition, TierTable, liquidation_price
 from ..alternatives import ContractSchedule, LinearSchedule
 from ..derivation import Derivation, Line, num
-from ..tiers import maintenance_amounts
 from .core import (
     MONEY,
     Draw,
@@ -323,8 +322,11 @@ def _column(n: Numbers, i: int) -> list[float]:
 
 
 def _with_floors(n: Numbers, floors: Sequence[float]) -> list[float]:
-    """The recurrence with other numbers in place of the floors (a slip's amounts)."""
-    return maintenance_amounts(floors, _column(n, 2)).tolist()
+    """The recurrence with other numbers in place of the floors (a slip's amounts: the caps put in may
+    include an unbounded last cap, which :func:`maintenance_amounts` rightly refuses as a floor)."""
+    f, r = np.asarray(floors, dtype=np.float64), np.asarray(_column(n, 2))
+    with np.errstate(invalid="ignore"):  # ∞ × 0 where a slip puts an unbounded cap beside an unchanged rate
+        return np.concatenate(([0.0], np.cumsum(f[1:] * np.diff(r)))).tolist()
 
 
 def _own_caps(n: Numbers) -> list[float]:
