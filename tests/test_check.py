@@ -47,3 +47,24 @@ def test_the_errors_name_the_parameter_and_the_rule():
         _check.rate("fraction", 0.0, low_open=True)
     with pytest.raises(ValueError, match="side must be 'long' or 'short'"):
         _check.side("side", 0.5)
+
+
+def test_nothing_is_coerced_silently():
+    # Issue 19 #7: True as a quantity, side, leverage or tier; numbers as text; complex numbers.
+    from fractions import Fraction
+
+    import tiermargin as tm
+
+    t = tm.load_table("binance-usdm-btcusdt-2021")
+    for kw, error, match in [({"qty": True}, TypeError, "qty must be a number.*got bools"),
+                             ({"qty": ["2", "3"]}, TypeError, "qty must be a number.*got text"),
+                             ({"qty": np.array([1 + 2j])}, TypeError, "got complex numbers"),
+                             ({"side": True}, ValueError, "side must be 'long' or 'short'.*not a bool"),
+                             ({"side": [True, False]}, ValueError, "side must be 'long' or 'short'"),
+                             ({"leverage": True}, TypeError, "leverage must be a number.*got bools")]:
+        with pytest.raises(error, match=match):
+            tm.IsolatedPosition.open(**{"table": t, "side": "long", "qty": 1, "entry": 100, "leverage": 10, **kw})
+    p = tm.IsolatedPosition.open(t, "long", 1, 100, 10)
+    with pytest.raises(ValueError, match="tier must be an integer"):
+        p.liquidation_price_in_tier(True)
+    assert tm.IsolatedPosition.open(t, ["long", "short"], [1, Fraction(1, 2)], 100, 10).qty.tolist() == [1.0, 0.5]

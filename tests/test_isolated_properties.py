@@ -6,7 +6,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from strategies import positions
 
-from tiermargin import IsolatedPosition
+from tiermargin import IsolatedPosition, TierTable
 
 
 def _scale(p):
@@ -64,15 +64,28 @@ def test_healthy_position_liquidates_strictly_between_bankruptcy_and_mark(p, mov
 
 @given(positions(), st.floats(0.01, 0.5))
 def test_more_margin_moves_the_liquidation_price_away(p, extra_fraction):
+    """Strictly away — except on a step table, where both prices may be the same tier boundary
+    (health jumps across zero there whatever the margin, issue 19 #12): never closer."""
     lp = p.liquidation_price()
     more = p.add_margin(float(p.margin) * extra_fraction).liquidation_price()
     assume(lp.exists)
     if not more.exists:
         return
-    if float(p.side) > 0:
-        assert more.price < lp.price
+    s = float(p.side)
+    if more.price == lp.price:
+        assert p.table.form == "step" and np.any(np.isclose(p.tier_boundary_prices(), lp.price, rtol=1e-12))
     else:
-        assert more.price > lp.price
+        assert s * (lp.price - more.price) > 0
+
+
+def test_more_margin_can_leave_the_liquidation_price_on_a_step_boundary():
+    # A short whose size grows into a 20 % tier as the price rises: with 10 % more margin it is
+    # still liquidated at the boundary itself, where health jumps from > 0 to < 0.
+    t = TierTable.from_rows([[0, 1_000, 0.01, 50], [1_000, None, 0.2, 4]], form="step")
+    p = IsolatedPosition.open(t, "short", 9.9, 100, 40)
+    boundary = 1_000 / 9.9
+    assert p.liquidation_price().price == pytest.approx(boundary)
+    assert p.add_margin(float(p.margin) * 0.1).liquidation_price().price == pytest.approx(boundary)
 
 
 @given(positions(), st.lists(st.floats(0.2, 5.0), min_size=1, max_size=30))

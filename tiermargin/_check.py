@@ -8,6 +8,7 @@ is allowed. Nothing is clipped or coerced silently.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -24,7 +25,7 @@ def _number(x: Any) -> float | None:
     """``x`` as a Python float when it is one real number (a Python or NumPy scalar, or a 0-d
     float array), else None: the engines pass such scalars around in their inner loops, and the
     checks below answer them without NumPy's per-call overhead (same results, ~10x faster)."""
-    if isinstance(x, _NUMBERS):
+    if isinstance(x, _NUMBERS) and not isinstance(x, bool):  # True is not a quantity
         return float(x)
     if isinstance(x, np.ndarray) and x.ndim == 0 and x.dtype == np.float64:
         return float(x)
@@ -50,8 +51,18 @@ def _as_float(name: str, x: ArrayLike) -> FloatArray:
     if isinstance(x, (str, bytes)):
         raise TypeError(f"{name} must be a number or an array of numbers, got {x!r}")
     try:
-        arr = np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError):
+        raw = np.asarray(x)
+    except (TypeError, ValueError):  # e.g. a ragged list
+        raise TypeError(f"{name} must be a number or an array of numbers, got {x!r}") from None
+    kind = raw.dtype.kind
+    if kind == "O" and all(isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_)) for v in raw.flat):
+        kind = "f"  # Python numbers of mixed types (e.g. Fractions): real numbers all
+    if kind not in "iuf":  # bools, complex numbers, text, None: nothing is parsed or coerced
+        what = {"b": "bools", "c": "complex numbers", "U": "text", "S": "bytes"}.get(kind, "other objects")
+        raise TypeError(f"{name} must be a number or an array of (real) numbers, got {what}: {x!r}")
+    try:
+        arr = raw.astype(np.float64, copy=False)
+    except (TypeError, ValueError, OverflowError):
         raise TypeError(f"{name} must be a number or an array of numbers, got {x!r}") from None
     if arr.size == 0:
         raise ValueError(f"{name} must not be empty")
@@ -119,6 +130,8 @@ def side(name: str, x: Any) -> FloatArray:
 
     Accepts ``"long"``/``"short"`` (also ``"buy"``/``"sell"``), +1/-1, or an array of those.
     """
+    if isinstance(x, (bool, np.bool_)) or (isinstance(x, np.ndarray) and x.dtype.kind == "b"):
+        raise ValueError(f"{name} must be 'long' or 'short' (or +1/-1), not a bool, got {x!r}")
     v = _number(x)
     if v == 1.0 or v == -1.0:
         return np.asarray(v)
@@ -129,8 +142,11 @@ def side(name: str, x: Any) -> FloatArray:
         return np.asarray(_SIDES[key])
     if isinstance(x, Iterable) and not isinstance(x, np.ndarray):
         x = [_SIDES.get(v.strip().lower(), v) if isinstance(v, str) else v for v in x]
+    raw = np.asarray(x) if not isinstance(x, np.ndarray) else x
+    if raw.dtype.kind not in "iufO" or (raw.dtype.kind == "O" and any(isinstance(v, (bool, np.bool_)) for v in raw.flat)):
+        raise ValueError(f"{name} must be 'long' or 'short' (or +1/-1), got {x!r}")
     try:
-        arr = np.asarray(x, dtype=np.float64)
+        arr = raw.astype(np.float64, copy=False)
     except (TypeError, ValueError):
         raise ValueError(f"{name} must be 'long' or 'short' (or +1/-1), got {x!r}") from None
     if arr.size == 0 or not np.all((arr == 1.0) | (arr == -1.0)):

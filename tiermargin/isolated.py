@@ -813,7 +813,7 @@ def liquidation_price_in_tier(
                         "(its liquidation_price is already the flat-rate closed form)")
     shape, s, q, ep, m = _positions(table, side, qty, entry, margin)
     f = float(_check.rate("fee_rate", fee_rate))
-    if not isinstance(tier, (int, np.integer)) or not 1 <= tier <= table.n_tiers:
+    if isinstance(tier, bool) or not isinstance(tier, (int, np.integer)) or not 1 <= tier <= table.n_tiers:
         raise ValueError(f"tier must be an integer from 1 to {table.n_tiers}, got {tier!r}")
     _check.one_of("fee_at", fee_at, _FEE_AT)
     if fee_at != "mark":

@@ -84,7 +84,7 @@ def traders(
     """
     if not isinstance(table, TierTable):
         raise TypeError(f"table must be a TierTable, got {type(table).__name__}")
-    if not isinstance(n, (int, np.integer)) or n < 1:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"n must be an integer >= 1, got {n!r}")
     p = float(_check.positive("price", price))
     _check.positive("median_notional", median_notional)
