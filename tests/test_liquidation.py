@@ -228,3 +228,17 @@ def test_a_position_without_a_bankruptcy_price_settles_at_the_mark():
         assert used == pytest.approx(59_900) and log.events[-1].returned == pytest.approx(100)
         assert used + log.events[-1].returned == pytest.approx(float(p.margin))
         assert log.explain(0).result == pytest.approx(log.events[0].contracts_closed)
+
+
+def test_a_fraction_too_small_to_end_is_refused():
+    # Issue 19 #9: 1e-4 took ~53,565 steps, 1e-12 never returned; at least 1 % a step (MIN_FRACTION).
+    from tiermargin.rules import MIN_FRACTION, Rulebook
+
+    p = tm.IsolatedPosition.open(tm.load_table("binance-usdm-btcusdt-2021"), "long", 20, 60_000, 20)
+    for f in (1e-4, 1e-12):
+        with pytest.raises(ValueError, match="fraction must be at least 0.01"):
+            liquidate(p, [0], [50_000], "fraction", f)
+    with pytest.raises(ValueError, match="fraction must be at least"):
+        Rulebook("x", "X", None, policy="fraction", fraction=0.001)
+    log = liquidate(p, [0], [55_000], "fraction", MIN_FRACTION)
+    assert log.events and len(log.events) < 1_000

@@ -166,3 +166,14 @@ def test_attaching_something_that_is_not_a_table_is_refused():
         Rulebook("x", "X", None, own_table="binance-usdm-btcusdt-2021")
     with pytest.raises(ValueError, match=r"with_table"):
         preset("coinw").table
+
+
+def test_compare_refuses_a_bad_position_instead_of_a_row_of_refusals():
+    # Issue 19 #10: the position's own inputs are errors; a venue refusing it stays a row.
+    from tiermargin.rules import compare
+
+    with pytest.raises(ValueError, match="side must be 'long' or 'short'"):
+        compare("sideways", 1e6, 60_000, 10)
+    with pytest.raises(ValueError, match="leverage must be > 0"):
+        compare("long", 1e6, 60_000, -3)
+    assert "refused" in compare("long", 1e6, 60_000, 200, ["binance-usdm"]).rows[0]["note"]

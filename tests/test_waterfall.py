@@ -395,3 +395,10 @@ def test_a_schedules_bad_input():
         wf.Schedule(pop, [0.0], [60_000.0], policy="half")
     with pytest.raises(TypeError, match="IsolatedPosition"):
         wf.Schedule(pop.qty, [0.0], [60_000.0])
+
+
+def test_bad_arguments_are_refused_before_any_liquidation():
+    # Issue 19 #10: a bad execution used to pass until a trader was liquidated.
+    p = tm.IsolatedPosition.open(tm.load_table("binance-usdm-btcusdt-2021"), "long", [1.0, 2.0], 60_000, 5)
+    with pytest.raises(TypeError, match="execution must be an Execution"):
+        wf.run(p, [0, 1], [60_000, 59_000], tm.RiskFund(0), execution="impact")

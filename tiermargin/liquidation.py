@@ -73,7 +73,7 @@ from .cross import CrossAccount, Instrument, Position, _first_crossing
 from .derivation import Derivation, Line, num, pct
 from .isolated import IsolatedPosition
 from .isolated_derivations import _requirement_lines
-from .rules import PartialLiquidation, Policy, Rulebook, Settlement
+from .rules import PartialLiquidation, Policy, Rulebook, Settlement, _check_fraction
 from .tiers import TierTable
 
 POLICIES: tuple[str, ...] = get_args(Policy)
@@ -375,7 +375,7 @@ def _procedure(policy: Policy | Rulebook, fraction: float | None, settlement: Se
     if (policy == "fraction") != (fraction is not None):
         raise ValueError("fraction is required exactly when policy is 'fraction'")
     if fraction is not None:
-        fraction = float(_check.rate("fraction", fraction, low_open=True))
+        fraction = _check_fraction(fraction)
     chosen = ("fill" if policy == "hyperliquid" else "bankruptcy") if settlement is None else settlement
     _check.one_of("settlement", chosen, SETTLEMENTS)
     return _Procedure(policy, fraction, chosen, PartialLiquidation() if policy == "hyperliquid" else None)

@@ -34,6 +34,10 @@ from .cross import TierRule
 from .isolated import FeeAt, IsolatedPosition, RequirementAt
 from .tiers import TierTable, load_table
 
+MIN_FRACTION = 0.01
+"""The smallest share a ``"fraction"`` policy may close a step (1 %): below it a liquidation would take
+hundreds of thousands of steps (0.01 %: ~50,000) or never end (10⁻¹²). Drift's documented share is 25 %."""
+
 Ratio = Literal["legacy", "coinw", "binance"]
 Policy = Literal["one-tier", "two-tiers", "lowest-sufficient", "to-cap", "fraction", "hyperliquid", "full"]
 Settlement = Literal["bankruptcy", "fill"]
@@ -189,7 +193,7 @@ class Rulebook:
         if (self.policy == "fraction") != (self.fraction is not None):
             raise ValueError("fraction is given exactly when policy is 'fraction'")
         if self.fraction is not None:
-            _check.rate("fraction", self.fraction, low_open=True)
+            _check_fraction(self.fraction)
         _check.one_of("settlement", self.settlement, get_args(Settlement))
         if (self.policy == "hyperliquid") != (self.partial is not None):
             raise ValueError("partial is given exactly when policy is 'hyperliquid'")
@@ -432,6 +436,15 @@ PRESETS: dict[str, Rulebook] = {r.id: r for r in (
 )}
 
 
+def _check_fraction(fraction: float) -> float:
+    """A ``"fraction"`` policy's share: a rate in [MIN_FRACTION, 1)."""
+    f = float(_check.rate("fraction", fraction, low_open=True))
+    if f < MIN_FRACTION:
+        raise ValueError(f"fraction must be at least {MIN_FRACTION:g} (1 % a step; smaller would take too many "
+                         f"steps to end), got {fraction!r}")
+    return f
+
+
 def preset(rulebook_id: str) -> Rulebook:
     """A named rulebook (``PRESETS``), with a clear error for an unknown id."""
     if rulebook_id not in PRESETS:
@@ -485,6 +498,8 @@ def compare(
     """
     n = float(_check.positive("notional_usd", notional_usd))
     ep = float(_check.positive("entry", entry))
+    _check.side("side", side)  # the position's own inputs are errors, not a venue refusing it (issue 19 #10)
+    _check.positive("leverage", leverage)
     rows = []
     for rb in rulebooks:
         book = preset(rb) if isinstance(rb, str) else rb

@@ -451,6 +451,8 @@ class Schedule:
         if len(positions.shape) != 1:
             raise ValueError(f"positions must be a one-dimensional array of positions, got shape {positions.shape}")
         _procedure(policy, fraction, settlement)
+        if not isinstance(execution, Execution):  # checked now, not once a liquidation happens (issue 19 #10)
+            raise TypeError(f"execution must be an Execution (e.g. Execution('impact', depth)), got {execution!r}")
         self.times, self.marks = _check.path(times, marks)
         self.start = positions[:]
         self._procedure = (policy, fraction, execution, 0.0, settlement)  # 0.0: no open orders
