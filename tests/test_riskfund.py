@@ -273,3 +273,19 @@ def test_bad_calls(call, match):
 def test_amount_must_be_a_number():
     with pytest.raises(TypeError, match="amount must be a number"):
         RiskFund().record(0, "12")
+
+
+def test_reconciliations_over_centuries_are_refused_at_once():
+    # Issue 19 #9: rows 1e12 s apart ran past 30 s, 1e15 s apart raised MemoryError.
+    from tiermargin.riskfund import MAX_DAYS
+
+    for gap in (1e12, 1e15):
+        fund = tm.RiskFund(100)
+        fund.record(0, 5)
+        fund.record(gap, 5)
+        with pytest.raises(ValueError, match=f"at most {MAX_DAYS:,}"):
+            fund.reconciliations()
+    fund = tm.RiskFund(100)
+    fund.record(0, 5)
+    fund.record(86_400 * 30, 5)
+    assert len(fund.reconciliations()) == 31

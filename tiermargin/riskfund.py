@@ -69,6 +69,8 @@ if TYPE_CHECKING:
 
 Kind = Literal["surplus", "loss", "injection", "adl"]
 DAY = 86_400.0
+MAX_DAYS = 36_600
+"""The most days :meth:`RiskFund.reconciliations` lists (100 years: rows 10¹² s apart would be 11.6 million)."""
 HOUR = 3_600.0
 _SOURCE = ("reference/FORMULAS.md 'Risk (insurance) fund' (source article: it absorbs 'potential losses from "
            "incomplete liquidations'); Bybit help 'Auto-Deleveraging (ADL) Mechanism' (drawdown threshold)")
@@ -265,7 +267,8 @@ class RiskFund:
         return _check.scalar_or_array(((1.0 - self.drawdown) * np.maximum(peak, carried)).reshape(t.shape))
 
     def reconciliations(self, hour: float = 16, utc_offset: float = 8) -> tuple[Window, ...]:
-        """Daily reconciliation windows from the first row's day to the last row's, empty days included.
+        """Daily reconciliation windows from the first row's day to the last row's, empty days included
+        (at most :data:`MAX_DAYS`: a longer ledger is refused, not listed for minutes).
 
         Parameters
         ----------
@@ -286,6 +289,10 @@ class RiskFund:
         time, amount, balance = (np.array([getattr(e, f) for e in self._entries])
                                  for f in ("time", "amount", "balance_after"))
         kind = np.array([e.kind for e in self._entries])
+        span = np.floor((time[-1] - cut) / DAY) - np.floor((time[0] - cut) / DAY) + 1  # in floats: no overflow
+        if span > MAX_DAYS:
+            raise ValueError(f"the ledger's rows span {span:,.0f} days; reconciliations lists every day, at most "
+                             f"{MAX_DAYS:,} (100 years): check the rows' times (seconds)")
         day = np.floor((time - cut) / DAY).astype(np.int64)
         index = day - day[0]  # non-decreasing, as times are
         n = int(index[-1]) + 1
