@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 import tiermargin as tm
 from tiermargin.liquidation import Execution, liquidate
-from tiermargin.riskfund import DAY, HOUR, RiskFund
+from tiermargin.riskfund import DAY, HOUR, RiskFund, TOLERANCE
 
 UTC8 = timezone(timedelta(hours=8))
 
@@ -202,7 +202,7 @@ def replay(fund, ops, t0=1.7e9):
 @given(funds, operations)
 def test_balance_never_negative_and_money_is_conserved(fund, ops):
     recorded, injected = replay(fund, ops)
-    tol = 1e-9 * (fund.start_balance + sum(map(abs, recorded)) + sum(injected) + 1)
+    tol = TOLERANCE * (fund.start_balance + sum(map(abs, recorded)) + sum(injected) + 1)
     assert all(e.balance_after >= 0 for e in fund.entries)
     assert fund_amounts(fund) == pytest.approx(fund.balance - fund.start_balance, abs=tol)
     # every loss is what the fund paid plus what it handed to ADL
@@ -225,7 +225,7 @@ def test_reconciliation_windows_partition_the_ledger(fund, ops, hour, offset):
     # the cut falls at ``hour`` local time
     phase = (windows[0].start / HOUR + offset - hour) % 24
     assert min(phase, 24 - phase) < 1e-6
-    tol = 1e-9 * (fund.start_balance + sum(map(abs, recorded)) + sum(injected) + 1)
+    tol = TOLERANCE * (fund.start_balance + sum(map(abs, recorded)) + sum(injected) + 1)
     for kind, field in (("surplus", "surplus"), ("loss", "loss"), ("injection", "injections"), ("adl", "adl")):
         total = sum(e.amount for e in entries if e.kind == kind)
         assert sum(getattr(w, field) for w in windows) == pytest.approx(total, abs=tol)
@@ -289,3 +289,15 @@ def test_reconciliations_over_centuries_are_refused_at_once():
     fund.record(0, 5)
     fund.record(86_400 * 30, 5)
     assert len(fund.reconciliations()) == 31
+
+
+def test_a_loss_splits_into_rows_that_add_up_to_it_within_rounding():
+    # Issue 19 #11: the documented tolerance. 0.1 paid, 0.35 to ADL: the rows add to −0.45 within 1 ulp.
+    import math
+
+    fund = tm.RiskFund(0.1)
+    assert fund.record(0, -0.45) == pytest.approx(0.35)
+    rows = [e.amount for e in fund.entries]
+    assert [e.kind for e in fund.entries] == ["loss", "adl"] and rows[0] == -0.1
+    assert abs(sum(rows) - (-0.45)) <= 2 * math.ulp(0.45)
+    assert sum(rows) == pytest.approx(-0.45, rel=TOLERANCE)

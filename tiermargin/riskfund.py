@@ -29,6 +29,12 @@ signed (in the fund's settle currency):
 So ``balance = start_balance + Σ amount`` over every kind but ``"adl"``, and every loss passed to ``record``
 is its ``"loss"`` row plus its ``"adl"`` row. The balance never goes negative.
 
+**Rounding.** The ledger is in binary floating point, not exact decimals: these identities hold to rounding.
+A loss's two rows add up to it within a few units in the last place (``RiskFund(0.1).record(0, −0.45)``
+books −0.1 and −0.35, which add to −0.44999999999999996: 1 ulp), and sums over a ledger to
+within ``1e−9`` of the money moved (:data:`TOLERANCE`), which is what the tests assert. A venue's ledger
+in cents would round each row; this one does not, so that no surplus or loss is lost below a cent.
+
 **Drawdown threshold** (optional). Bybit triggers ADL when the drawdown over the past 8 hours reaches a set
 share of the insurance fund's highest balance in that period (Bybit help "Auto-Deleveraging (ADL)
 Mechanism"). With ``drawdown=d`` the fund pays losses only down to its *floor* ``(1 − d) × peak``, the peak
@@ -69,6 +75,9 @@ if TYPE_CHECKING:
 
 Kind = Literal["surplus", "loss", "injection", "adl"]
 DAY = 86_400.0
+TOLERANCE = 1e-9
+"""Relative tolerance of the ledger's identities (balance = start + Σ amounts, loss = loss row + ADL row),
+against the money moved: floating-point rounding, documented rather than hidden (module docstring)."""
 MAX_DAYS = 36_600
 """The most days :meth:`RiskFund.reconciliations` lists (100 years: rows 10¹² s apart would be 11.6 million)."""
 HOUR = 3_600.0
