@@ -68,3 +68,19 @@ def test_nothing_is_coerced_silently():
     with pytest.raises(ValueError, match="tier must be an integer"):
         p.liquidation_price_in_tier(True)
     assert tm.IsolatedPosition.open(t, ["long", "short"], [1, Fraction(1, 2)], 100, 10).qty.tolist() == [1.0, 0.5]
+
+
+def test_numbers_stay_where_products_of_three_cannot_overflow():
+    """Issue 16: |x| <= LARGEST everywhere, positives >= SMALLEST_POSITIVE, scalar and array alike:
+    size × price × rate, or qty × face ÷ price, of such numbers stays finite."""
+    big, tiny = _check.LARGEST, _check.SMALLEST_POSITIVE
+    assert big ** 3 < np.finfo(float).max and big * big / tiny < np.finfo(float).max
+    for x in (1e101, -1e101, np.array([1.0, 1e101])):
+        for check in (_check.finite, _check.nonnegative, _check.positive):
+            with pytest.raises(ValueError, match=r"x must be at most 1e\+100 in magnitude"):
+                check("x", x)
+    for x in (1e-101, np.array([1.0, 1e-101])):
+        with pytest.raises(ValueError, match=r"x must be at least 1e-100"):
+            _check.positive("x", x)
+    assert _check.nonnegative("x", 1e-300) == 1e-300 and _check.positive("x", tiny) == tiny
+    assert _check.finite("x", -big) == -big

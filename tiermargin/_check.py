@@ -20,6 +20,18 @@ FloatArray = NDArray[np.float64]
 
 _NUMBERS = (float, int, np.floating, np.integer)
 
+#: The largest magnitude any number may have, and the smallest a positive one may have. tiermargin
+#: computes in 64-bit floats (largest ~1.8e308): a product of three numbers within these bounds
+#: (size × price × rate, or an inverse contract's qty × face ÷ price) cannot overflow, so no
+#: result turns into inf or NaN. Real markets are many orders of magnitude inside them.
+LARGEST = 1e100
+SMALLEST_POSITIVE = 1e-100
+
+
+def _too_large(name: str, x: Any) -> ValueError:
+    return ValueError(f"{name} must be at most {LARGEST:g} in magnitude (tiermargin computes in floats; "
+                      f"larger numbers overflow), got {x!r}")
+
 
 def _number(x: Any) -> float | None:
     """``x`` as a Python float when it is one real number (a Python or NumPy scalar, or a 0-d
@@ -41,6 +53,8 @@ def _checked_scalar(name: str, x: Any, ok: Callable[[float], bool]) -> FloatArra
         return None
     if not math.isfinite(v):
         raise ValueError(f"{name} must be finite (no NaN or inf), got {x!r}")
+    if abs(v) > LARGEST:
+        raise _too_large(name, x)
     return np.asarray(v) if ok(v) else None
 
 
@@ -68,6 +82,8 @@ def _as_float(name: str, x: ArrayLike) -> FloatArray:
         raise ValueError(f"{name} must not be empty")
     if not np.isfinite(arr).all():
         raise ValueError(f"{name} must be finite (no NaN or inf), got {x!r}")
+    if (np.abs(arr) > LARGEST).any():
+        raise _too_large(name, x)
     return arr
 
 
@@ -77,13 +93,17 @@ def finite(name: str, x: ArrayLike) -> FloatArray:
 
 
 def positive(name: str, x: ArrayLike) -> FloatArray:
-    """Return ``x`` as a float array, requiring every element to be finite and > 0."""
-    fast = _checked_scalar(name, x, lambda v: v > 0)
+    """Return ``x`` as a float array, requiring every element to be finite and > 0 (at least
+    :data:`SMALLEST_POSITIVE`: dividing by a smaller one overflows)."""
+    fast = _checked_scalar(name, x, lambda v: v >= SMALLEST_POSITIVE)
     if fast is not None:
         return fast
     arr = _as_float(name, x)
     if (arr <= 0).any():
         raise ValueError(f"{name} must be > 0, got {x!r}")
+    if (arr < SMALLEST_POSITIVE).any():
+        raise ValueError(f"{name} must be at least {SMALLEST_POSITIVE:g} (dividing by a smaller number "
+                         f"overflows), got {x!r}")
     return arr
 
 
