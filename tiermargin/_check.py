@@ -185,3 +185,29 @@ def one_of(name: str, x: Any, allowed: Iterable[str]) -> str:
 def scalar_or_array(arr: FloatArray) -> float | FloatArray:
     """Return a Python float for a 0-d array, else the array (the library's return convention)."""
     return float(arr) if arr.ndim == 0 else arr
+
+
+def one_number(name: str, x: Any, check: Callable[[str, Any], FloatArray] = finite) -> float:
+    """Return ``x`` as a Python float after ``check(name, x)`` (:func:`finite`, :func:`positive`, ...),
+    requiring one number, not an array: for parameters that are not vectorized."""
+    arr = check(name, x)
+    if arr.ndim:
+        raise ValueError(f"{name} must be one number, not an array (got shape {arr.shape})")
+    return float(arr)
+
+
+def option(name: str, x: Any, allowed: Iterable[str]) -> str:
+    """:func:`one_of` for a value of any type: anything but a str (an array, a list, a dict) is refused
+    with the options too, never compared with them (an array's ``==`` is elementwise)."""
+    options = tuple(allowed)
+    if not isinstance(x, str):
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, options))}; got {x!r}")
+    return one_of(name, x, options)
+
+
+def text(name: str, x: Any) -> str:
+    """Return ``x`` if it is text (a str: a label, an id, a unit), else raise naming the parameter;
+    nothing is converted (a number is not a label)."""
+    if not isinstance(x, str):
+        raise TypeError(f"{name} must be text (a str), got {x!r}")
+    return x
