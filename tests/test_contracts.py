@@ -1,4 +1,4 @@
-"""Linear and inverse contracts (reference/FORMULAS.md, "Contracts")."""
+"""Linear and inverse contracts (docs/formulas.md#contracts)."""
 
 import numpy as np
 import pytest

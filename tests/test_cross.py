@@ -35,7 +35,7 @@ def test_binance_multi_assets_bnb_1000_is_950():
 
 def test_okx_contracts_summed_across_expiries_under_the_underlying_rule():
     # OKX cross: 10,000 + 5,000 + 5,000 + 5,000 contracts of one underlying count as 25,000 for the
-    # tier (FORMULAS.md). On OKX's 2019 swap table that is tier 5 (25,000–50,000), 2.5 %.
+    # tier (docs/formulas.md#cross-margin). On OKX's 2019 swap table that is tier 5 (25,000–50,000), 2.5 %.
     expiries = [Instrument(f"BTC-USD-{m}", OKX, "BTC") for m in ("W", "BW", "Q", "BQ")]
     pos = [Position(i.symbol, "long", q, 60_000) for i, q in zip(expiries, (10_000, 5_000, 5_000, 5_000))]
     under = CrossAccount(expiries, {"BTC": 100.0}, pos, tier_rule="underlying")

@@ -70,3 +70,29 @@ def test_liquidation_price_needs_few_health_evaluations(monkeypatch):
     below, above = acc.liquidation_prices(MARKS, "BTC")
     assert below.exists and not above.exists
     assert len(calls) <= 20
+
+
+def test_bankruptcy_price_of_an_account_whose_equity_does_not_move_with_the_price():
+    """A fully hedged account with no fee: equity less the fee is the same at every price (the
+    bankruptcy equation has slope 0). Positive: no bankruptcy price; ≤ 0: bankrupt at any price."""
+    legs = [Position("BTCUSDT", "long", 1, 60_000), Position("BTCUSDT", "short", 1, 50_000)]
+
+    def hedged(balance):
+        return CrossAccount([I_BTC], {"USDT": balance}, legs, mode="hedge", fee_at="bankruptcy")
+
+    lp = hedged(20_000.0).bankruptcy_price("BTC")
+    assert (lp.price, lp.exists, lp.tier) == (np.inf, False, 0)
+    s = hedged(20_000.0).state({"BTC": np.array([30_000.0, 90_000.0])})  # its fee at bankruptcy: none, no NaN
+    assert np.all(np.isfinite(s.health))
+    with pytest.raises(ValueError, match="bankrupt at any price"):
+        hedged(10_000.0).bankruptcy_price("BTC")  # equity 10,000 + (P − 60,000) − (P − 50,000) = 0 at every P
+
+
+def test_a_missing_derivation_line_is_a_key_error_and_a_value_error():
+    d = Haircut.flat(0.9).explain(100.0)
+    with pytest.raises(KeyError, match="no line with key 'nope'; lines are"):
+        d.line("nope")
+    with pytest.raises(ValueError, match="no line with key 'nope'"):
+        d.line_number("nope")
+    with pytest.raises(TypeError, match="key must be text"):
+        d.line(["ratio"])

@@ -47,6 +47,20 @@ def test_every_explanation_ends_on_the_library_result(p, move, fee_at):
         assert_matches(p, what, None if what.endswith("_price") else float(p.entry) * move)
 
 
+def test_a_size_on_a_tiers_cap_is_explained_in_that_tier():
+    # `make deep` counterexample (seed 3): the explanation computed Q·FV÷P itself, 1 ulp above the library's
+    # value Q·FV·(1/P), which lies exactly on tier 1's cap (closed right), so it explained tier 2's MM.
+    q, entry = 2_175_168.98393984, 531.0
+    c = tm.Contract("inverse", 1.0, "BTC")
+    cap = float(c.value(q, entry))
+    t = tm.TierTable.from_rows([[0.0, cap, 0.125, 7.0], [cap, None, 0.1875, 4.0]], basis="notional", form="step",
+                               contract=c, closed="right")
+    p = tm.IsolatedPosition.open(t, "long", q, entry, 1.0)
+    assert p.explain("maintenance_margin", entry).result == pytest.approx(cap * 0.125)
+    for what in WHAT:
+        assert_matches(p, what, None if what.endswith("_price") else entry)
+
+
 @st.composite
 def preset_positions(draw):
     book = PRESETS[draw(st.sampled_from([i for i, b in PRESETS.items() if b.has_margin]))]
@@ -117,9 +131,19 @@ def test_no_price_says_so_and_the_result_is_none():
     assert bp.result is None and "no bankruptcy price" in bp.lines[-1].why
 
 
+def test_no_price_when_rate_and_fee_reach_100_percent():
+    """Contracts basis, MMR + fee = 100 %: the root's denominator is 0; the derivation says "none" (it
+    used to divide by zero), as the library does."""
+    t = tm.TierTable.from_rows([[0, None, 0.5, 1]], basis="contracts")
+    p = tm.IsolatedPosition(t, "long", 1.0, 100.0, 150.0, 1.0, fee_rate=0.5)
+    d = p.explain("liquidation_price")
+    assert not p.liquidation_price().exists
+    assert d.result is None and "rate + fee ≥ 100 %" in d.lines[-1].why
+
+
 def test_bad_requests_name_the_parameter():
     p = tm.IsolatedPosition.open(tm.TierTable.single(0.005, max_leverage=100), "long", 1, 100, 10)
-    for call, match in [(lambda: p.explain("leverage"), "what must be one of equity"),
+    for call, match in [(lambda: p.explain("leverage"), "what must be one of 'equity'"),
                         (lambda: p.explain("health"), "price is needed"),
                         (lambda: p.explain("liquidation_price", 100), "price is not used"),
                         (lambda: p.explain("health", -1), "price must be > 0"),
@@ -128,7 +152,7 @@ def test_bad_requests_name_the_parameter():
                                                           10).explain("health", 100), "single position")]:
         with pytest.raises(ValueError, match=match):
             call()
-    with pytest.raises(ValueError, match="one size"):
+    with pytest.raises(ValueError, match="size must be one number"):
         tm.TierTable.single(0.005).explain([1, 2])
 
 

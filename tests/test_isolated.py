@@ -62,7 +62,7 @@ def test_binance_formula_for_a_short():
 
 
 def test_bankruptcy_prices_match_closed_forms():
-    # reference/FORMULAS.md: linear EP·(1 ∓ 1/L); inverse long EP·L/(L+1), short EP·L/(L−1).
+    # docs/formulas.md#bankruptcy-price: linear EP·(1 ∓ 1/L); inverse long EP·L/(L+1), short EP·L/(L−1).
     lin = TierTable.single(0.005, 100)
     inv = TierTable.single(0.005, 100, contract=tm.Contract("inverse", 100, "BTC"))
     for L in (2, 10, 50):

@@ -1,4 +1,4 @@
-"""Index, basis moving average and mark price (reference/FORMULAS.md "Mark price and index")."""
+"""Index, basis moving average and mark price (docs/formulas.md#mark-price-index-and-basis)."""
 
 import numpy as np
 import pytest

@@ -3,7 +3,7 @@
 Every *margin schedule* answers two questions for a position size (vectorized): the maintenance
 margin rate (MM / value) and the initial margin rate (IM / value = 1 / max leverage). A tier table
 is one schedule (:class:`TierSchedule`); venues without steps use others
-(``reference/FORMULAS.md``, "Continuous alternatives to steps"):
+(``docs/formulas.md#continuous-alternatives-to-steps``):
 
 * :class:`SqrtSchedule` — a size premium growing with √size. Drift:
   ``mr = max(base, 0.8·base + imf·√|size|)``; FTX: ``IMF = max(base, imf·√size)``.
@@ -35,7 +35,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
+from functools import lru_cache, partial
 from importlib import resources
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -66,12 +66,25 @@ def _size(size: ArrayLike) -> FloatArray:
     return _check.nonnegative("size", size)
 
 
+_open_rate = partial(_check.rate, low_open=True)  # a rate in (0, 1)
+
+
+def _texts(obj: object, *names: str) -> None:
+    """Refuse a label field (unit, name, provenance) that is not text."""
+    for name in names:
+        _check.text(name, getattr(obj, name))
+
+
 @dataclass(frozen=True)
 class TierSchedule:
     """A tier table as a schedule: the effective rate ``MM/value = MMR_k − cum_k/size``
     (step tables: ``MMR_k``) and the initial rate ``1/max leverage`` of the tier."""
 
     table: TierTable
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.table, TierTable):
+            raise TypeError(f"table must be a TierTable, got {self.table!r}")
 
     @property
     def name(self) -> str:
@@ -123,12 +136,12 @@ class SqrtSchedule:
     name: str = "√size premium"
 
     def __post_init__(self) -> None:
-        _check.rate("base_initial", self.base_initial, low_open=True)
-        _check.rate("base_maintenance", self.base_maintenance, low_open=True)
-        if self.base_maintenance >= self.base_initial:
+        if _check.one_number("base_maintenance", self.base_maintenance, _open_rate) >= _check.one_number(
+                "base_initial", self.base_initial, _open_rate):
             raise ValueError("base_maintenance must be below base_initial")
-        _check.nonnegative("imf", self.imf)
-        _check.one_of("form", self.form, ("drift", "ftx"))
+        _check.one_number("imf", self.imf, _check.nonnegative)
+        _check.option("form", self.form, ("drift", "ftx"))
+        _texts(self, "unit", "name")
 
     def _rate(self, base: float, size: ArrayLike) -> float | FloatArray:
         premium = self.imf * np.sqrt(_size(size))
@@ -159,11 +172,11 @@ class LinearSchedule:
     name: str = "linear in size"
 
     def __post_init__(self) -> None:
-        _check.rate("base_initial", self.base_initial, low_open=True)
-        _check.rate("base_maintenance", self.base_maintenance, low_open=True)
-        if self.base_maintenance >= self.base_initial:
+        if _check.one_number("base_maintenance", self.base_maintenance, _open_rate) >= _check.one_number(
+                "base_initial", self.base_initial, _open_rate):
             raise ValueError("base_maintenance must be below base_initial")
-        _check.nonnegative("slope", self.slope)
+        _check.one_number("slope", self.slope, _check.nonnegative)
+        _texts(self, "unit", "name")
 
     @classmethod
     def deribit_btc(cls) -> LinearSchedule:
@@ -199,13 +212,13 @@ class SteppedInitialSchedule:
     name: str = "stepped initial margin"
 
     def __post_init__(self) -> None:
-        _check.rate("base_initial", self.base_initial, low_open=True)
-        _check.rate("maintenance", self.maintenance, low_open=True)
-        if self.maintenance >= self.base_initial:
+        if _check.one_number("maintenance", self.maintenance, _open_rate) >= _check.one_number(
+                "base_initial", self.base_initial, _open_rate):
             raise ValueError("maintenance must be below base_initial")
-        _check.nonnegative("baseline", self.baseline)
-        _check.positive("step_size", self.step_size)
-        _check.nonnegative("step_rate", self.step_rate)
+        _check.one_number("baseline", self.baseline, _check.nonnegative)
+        _check.one_number("step_size", self.step_size, _check.positive)
+        _check.one_number("step_rate", self.step_rate, _check.nonnegative)
+        _texts(self, "unit", "name")
 
     def maintenance_rate(self, size: ArrayLike) -> float | FloatArray:
         """The flat maintenance fraction."""
@@ -261,15 +274,15 @@ class OpenInterestIMF:
     name: str = "open-interest-scaled IMF"
 
     def __post_init__(self) -> None:
-        if not 0 < float(_check.finite("base_initial", self.base_initial)) <= 1:
+        if not 0 < _check.one_number("base_initial", self.base_initial) <= 1:
             raise ValueError(f"base_initial must be in (0, 1], got {self.base_initial!r}")
-        _check.rate("maintenance", self.maintenance, low_open=True)
-        if self.maintenance >= self.base_initial:
+        if _check.one_number("maintenance", self.maintenance, _open_rate) >= self.base_initial:
             raise ValueError("maintenance must be below base_initial")
-        lower = float(_check.nonnegative("lower_cap", self.lower_cap))
-        if lower > float(_check.nonnegative("upper_cap", self.upper_cap)):
+        lower = _check.one_number("lower_cap", self.lower_cap, _check.nonnegative)
+        if lower > _check.one_number("upper_cap", self.upper_cap, _check.nonnegative):
             raise ValueError(f"lower_cap {self.lower_cap:g} must not exceed upper_cap {self.upper_cap:g}")
-        _check.nonnegative("open_notional", self.open_notional)
+        _check.one_number("open_notional", self.open_notional, _check.nonnegative)
+        _texts(self, "unit", "name")
 
     def initial_at(self, open_notional: ArrayLike) -> float | FloatArray:
         """Effective IMF at each market open notional (USDC, >= 0)."""
@@ -384,6 +397,7 @@ class ContractSchedule:
             raise TypeError(f"schedule must be a margin schedule (maintenance_rate, initial_rate), got {self.schedule!r}")
         if not isinstance(self.contract, Contract):
             raise TypeError(f"contract must be a tiermargin Contract, got {self.contract!r}")
+        _texts(self, "id", "venue", "symbol", "source", "as_of")
 
     # ------------------------------------------------------------------ read as one tier
     basis = "contracts"
@@ -422,7 +436,7 @@ class ContractSchedule:
 
     def with_form(self, form: str) -> ContractSchedule:
         """Itself: a schedule has no rows to charge in another form (``form`` is still checked)."""
-        _check.one_of("form", form, ("continuous", "step"))
+        _check.option("form", form, ("continuous", "step"))
         return self
 
     # ------------------------------------------------------------------ rates and amounts
@@ -477,7 +491,7 @@ class ContractSchedule:
                                        float(np.asarray(self.max_leverage_at(q))),
                                        "the initial margin is value ÷ leverage, so the leverage is at most 1 ÷ IM%")),
                           "max leverage = 1 ÷ initial rate(Q): the schedule's rates grow with size, no tiers",
-                          self.source or "reference/FORMULAS.md, 'Continuous alternatives to steps'")
+                          self.source or "docs/formulas.md#continuous-alternatives-to-steps")
 
     def max_size_at_leverage(self, leverage: ArrayLike) -> float | FloatArray:
         """Largest size (contracts) at which ``leverage`` is allowed: ``sup{Q : initial rate(Q) <= 1/leverage}``.
@@ -511,7 +525,7 @@ class ContractSchedule:
 
     def contracts_at(self, size: ArrayLike, price: ArrayLike) -> float | FloatArray:
         """Contracts of a position of ``size``: ``size`` itself (inverse of :meth:`size_of`)."""
-        return self.size_of(size, price)
+        return self.size_of(_size(size), price)
 
     def unit_value(self, price: ArrayLike) -> float | FloatArray:
         """Value of one contract at ``price`` in the settle currency."""
@@ -582,14 +596,18 @@ class AdjustmentFactors:
     def __post_init__(self) -> None:
         if not isinstance(self.contract, Contract):
             raise TypeError(f"contract must be a tiermargin Contract, got {self.contract!r}")
+        _texts(self, "id", "venue", "symbol", "source", "as_of")
+        if not isinstance(self.ladders, Mapping):
+            raise TypeError(f"ladders must be a mapping leverage → rows [min_size, max_size, adjust_factor], "
+                            f"got {self.ladders!r}")
         if not self.ladders:
             raise ValueError("ladders must give at least one leverage")
-        levs = sorted(float(_check.positive("leverage", v)) for v in self.ladders)
-        rows = {float(k): [list(r) for r in v] for k, v in self.ladders.items()}
-        width = max(len(r) for r in rows.values())
+        rows = {_check.one_number("leverage", k, _check.positive): v for k, v in self.ladders.items()}
+        levs = sorted(rows)
+        parsed = [_ladder(lev, rows[lev]) for lev in levs]
+        width = max(f.size for f, _ in parsed)
         floors, factors = np.full((len(levs), width), np.inf), np.ones((len(levs), width))
-        for i, lev in enumerate(levs):
-            f, a = _ladder(lev, rows[lev])
+        for i, (f, a) in enumerate(parsed):
             floors[i, : f.size], factors[i, : a.size] = f, a
         for name, arr in (("leverages", np.array(levs)), ("_floors", floors), ("_factors", factors)):
             arr.setflags(write=False)
@@ -637,7 +655,7 @@ class AdjustmentFactors:
     def table(self, leverage: float) -> TierTable:
         """The step tier table by contracts a position opened at ``leverage`` is charged by:
         tier ``k`` at ``AF_k / leverage``, max leverage ``leverage`` in every tier."""
-        i = int(self._rows(float(leverage)))
+        i = int(self._rows(_check.one_number("leverage", leverage, _check.positive)))
         lev = float(self.leverages[i])
         n = int(np.sum(np.isfinite(self._floors[i])))
         f, a = self._floors[i, :n], self._factors[i, :n]
@@ -654,17 +672,22 @@ class AdjustmentFactors:
 def _ladder(leverage: float, rows: Sequence[Sequence[float | None]]) -> tuple[FloatArray, FloatArray]:
     """Floors and factors of one published ladder, validated (see :class:`AdjustmentFactors`)."""
     where = f"ladder at {leverage:g}x"
-    if not rows or any(len(r) != 3 for r in rows):
+    def is_rows(x: object) -> bool:
+        return isinstance(x, Sequence) and not isinstance(x, (str, bytes))
+
+    if not is_rows(rows) or not rows or any(not is_rows(r) or len(r) != 3 for r in rows):
         raise ValueError(f"{where}: rows are [min_size, max_size, adjust_factor], got {rows!r}")
     if rows[-1][1] is not None:
         raise ValueError(f"{where}: the last max_size must be None (unbounded), got {rows[-1][1]!r}")
-    floors = np.array([r[0] for r in rows], dtype=np.float64)
+    floors = np.asarray(_check.nonnegative(f"{where}: min_size", [r[0] for r in rows]), dtype=np.float64)
     factors = np.asarray(_check.rate(f"{where}: adjust_factor", [r[2] for r in rows], low_open=True), dtype=np.float64)
     if floors[0] != 0:
         raise ValueError(f"{where}: the first min_size must be 0, got {floors[0]:g}")
     for k in range(len(rows) - 1):
         top = rows[k][1]
-        if top is None or floors[k + 1] != float(top) + 1 or float(top) < floors[k]:
+        if top is not None:
+            top = float(_check.nonnegative(f"{where}: max_size", top))
+        if top is None or floors[k + 1] != top + 1 or top < floors[k]:
             raise ValueError(f"{where}: tier {k + 2} must start one contract above tier {k + 1}'s max_size {top!r}, "
                              f"got min_size {floors[k + 1]:g}")
     if np.any(np.diff(factors) < 0):
@@ -686,9 +709,7 @@ def margin_ids() -> list[str]:
 
 def margin_info(rule_id: str) -> dict[str, Any]:
     """The bundled record of a margin rule: venue, market, parameters as published, source, date."""
-    if rule_id not in _bundled():
-        raise ValueError(f"rule_id must be one of {', '.join(margin_ids())}; got {rule_id!r}")
-    return dict(_bundled()[rule_id])
+    return dict(_bundled()[_check.option("rule_id", rule_id, margin_ids())])
 
 
 @lru_cache(maxsize=None)

@@ -9,7 +9,7 @@ entry price ``EP``, mark price ``P``, ``side`` +1 long / -1 short.
   BitMEX: "PnL = #Contracts × Multiplier × (1/Entry − 1/Exit)".
 
 Sources: BitMEX "Inverse and Quanto contracts" guide; Binance "USDⓈ-M vs COIN-M futures";
-``reference/FORMULAS.md`` (Contracts).
+``docs/formulas.md#contracts``.
 
 Both kinds are affine in one *price coordinate* ``u``: ``u = P`` (linear) or ``u = 1/P``
 (inverse). Then value = qty·FV·u and UPL = σ·side·qty·FV·(u − u_entry) with σ = +1 (linear) or
@@ -52,8 +52,10 @@ class Contract:
     settle: str = "USDT"
 
     def __post_init__(self) -> None:
-        _check.one_of("kind", self.kind, ("linear", "inverse"))
-        fv = float(_check.positive("face_value", self.face_value))
+        _check.option("kind", self.kind, ("linear", "inverse"))
+        fv = _check.one_number("face_value", self.face_value, _check.positive)
+        if not isinstance(self.settle, str) or not self.settle:
+            raise TypeError(f"settle must be a currency code (a non-empty str, e.g. 'USDT'), got {self.settle!r}")
         object.__setattr__(self, "face_value", fv)
 
     @property

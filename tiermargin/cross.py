@@ -54,6 +54,7 @@ the root of the piece where it reaches 0 (a closed form where health is affine t
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal, NamedTuple
@@ -63,6 +64,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from . import _check
 from ._check import FloatArray
+from .alternatives import ContractSchedule
 from .derivation import Derivation, Line, num, pct
 from .isolated import _FEE_AT, _REQUIREMENT_AT, FeeAt, LiquidationPrice, MarginRatios, RequirementAt
 from .tiers import TierTable
@@ -73,18 +75,66 @@ STABLE = ("USD", "USDT", "USDC", "BUSD")  # valued at 1 USD
 Prices = Mapping[str, ArrayLike]
 
 
+def _label(name: str, x: object) -> str:
+    """``x`` if it is a non-empty str (a symbol, an underlying, a currency), else raise naming ``name``."""
+    if not _check.text(name, x):
+        raise ValueError(f"{name} must not be empty")
+    return x
+
+
+def _names(name: str, m: object) -> Mapping:
+    """``m`` if it is a mapping keyed by names (non-empty str: currencies, underlyings), else raise."""
+    if not isinstance(m, Mapping):
+        raise TypeError(f"{name} must be a mapping of names (str) to values, got {m!r}")
+    for k in m:
+        _label(f"a key of {name}", k)
+    return m
+
+
+def _records(name: str, items: object, kind: type) -> tuple:
+    """``items``, an iterable of ``kind`` objects (not text, a mapping or an array), as a tuple."""
+    if isinstance(items, (str, bytes, Mapping, np.ndarray)) or not isinstance(items, Iterable):
+        raise TypeError(f"{name} must be an iterable of {kind.__name__} objects, got {items!r}")
+    out = tuple(items)
+    for x in out:
+        if not isinstance(x, kind):
+            raise TypeError(f"{name} must hold {kind.__name__} objects only, got {x!r}")
+    return out
+
+
+def _prices(prices: object, one: bool = False) -> dict[str, FloatArray]:
+    """``prices`` (underlying or currency → price > 0) checked, each as an array; with ``one``, one
+    number each (a derivation or a liquidation price is of one state of the account)."""
+    out = {k: _check.positive(f"prices[{k!r}]", v) for k, v in _names("prices", prices).items()}
+    for k, v in out.items():
+        if one and v.ndim:
+            raise ValueError(f"prices[{k!r}] must be one price, not an array: this is of one state of the account")
+    return out
+
+
 @dataclass(frozen=True)
 class Instrument:
-    """A tradable contract: its tier table (which carries the contract spec) and its underlying."""
+    """A tradable contract: its tier table (which carries the contract spec) and its underlying.
+
+    ``table`` is a :class:`~tiermargin.tiers.TierTable` or, for a venue whose margin is a schedule
+    charged on a contract (dYdX's margin fractions), a :class:`~tiermargin.alternatives.ContractSchedule`.
+    """
 
     symbol: str
-    table: TierTable
+    table: TierTable | ContractSchedule
     underlying: str
 
     @property
     def settle(self) -> str:
         """Currency of its margin and PnL."""
         return self.table.contract.settle
+
+    def __post_init__(self) -> None:
+        _label("symbol", self.symbol)
+        _label("underlying", self.underlying)
+        if not isinstance(self.table, (TierTable, ContractSchedule)):
+            raise TypeError(f"table must be a TierTable or a ContractSchedule (its margin and contract), "
+                            f"got {self.table!r}")
 
 
 @dataclass(frozen=True)
@@ -97,9 +147,10 @@ class Position:
     entry: float
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "side", float(_check.side("side", self.side)))
-        object.__setattr__(self, "qty", float(_check.positive("qty", self.qty)))
-        object.__setattr__(self, "entry", float(_check.positive("entry", self.entry)))
+        _label("symbol", self.symbol)
+        object.__setattr__(self, "side", _check.one_number("side", self.side, _check.side))
+        object.__setattr__(self, "qty", _check.one_number("qty", self.qty, _check.positive))
+        object.__setattr__(self, "entry", _check.one_number("entry", self.entry, _check.positive))
 
 
 @dataclass(frozen=True)
@@ -115,9 +166,12 @@ class Order:
     reduce_only: bool = False
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "side", float(_check.side("side", self.side)))
+        _label("symbol", self.symbol)
+        object.__setattr__(self, "side", _check.one_number("side", self.side, _check.side))
         for name in ("qty", "price", "leverage"):
-            object.__setattr__(self, name, float(_check.positive(name, getattr(self, name))))
+            object.__setattr__(self, name, _check.one_number(name, getattr(self, name), _check.positive))
+        if not isinstance(self.reduce_only, (bool, np.bool_)):
+            raise TypeError(f"reduce_only must be True or False, got {self.reduce_only!r}")
 
 
 @dataclass(frozen=True)
@@ -143,13 +197,20 @@ class Haircut:
     rates: tuple[float, ...]
 
     def __post_init__(self) -> None:
-        b = np.asarray(self.bounds, dtype=np.float64)
-        r = np.asarray(self.rates, dtype=np.float64)
-        if (b.ndim != 1 or b.size != r.size + 1 or b.size < 2 or b[0] != 0 or not np.all(np.isfinite(b[:-1]))
-                or not np.all(np.diff(b) > 0)):  # only the last bound may be inf; nan never increases
-            raise ValueError("bounds must start at 0, increase, and have one more entry than rates")
-        if np.any(np.isnan(b)) or np.any(~np.isfinite(r)) or np.any((r <= 0) | (r > 1)):
-            raise ValueError(f"rates must be in (0, 1], got {self.rates!r}")
+        r = _check.positive("rates", self.rates)
+        if r.ndim != 1 or np.any(r > 1):
+            raise ValueError(f"rates must be a sequence of rates in (0, 1], got {self.rates!r}")
+        shape = f"bounds must start at 0, increase (only the last may be inf), and have one more entry than rates, " \
+                f"got {self.bounds!r}"
+        edges = list(self.bounds) if isinstance(self.bounds, Iterable) and not isinstance(self.bounds, str) else []
+        open_last = bool(edges) and isinstance(edges[-1], float) and edges[-1] == np.inf
+        inner = edges[:-1] if open_last else edges
+        if any(isinstance(x, float) and math.isinf(x) for x in inner):
+            raise ValueError(shape)
+        b = _check.nonnegative("bounds", inner)
+        b = np.append(b, np.inf) if open_last else b
+        if b.ndim != 1 or b.size != r.size + 1 or b[0] != 0 or not np.all(np.diff(b) > 0):
+            raise ValueError(shape)
         object.__setattr__(self, "bounds", tuple(b.tolist()))
         object.__setattr__(self, "rates", tuple(r.tolist()))
 
@@ -186,9 +247,7 @@ class Haircut:
         >>> d.result == Haircut([0, 5e6, 10e6, float("inf")], [1, 0.9, 0.8]).value(11e6)
         True
         """
-        if np.ndim(amount):
-            raise ValueError("amount must be one number: the explanation is of one amount")
-        a = float(_check.finite("amount", amount))
+        a = _check.one_number("amount", amount)
         title = f"Collateral value of {num(a)} USD"
         rule = "collateral = Σ rate_k × (part of the amount in slice k): each slice at its own rate"
         source = "OKX discount-rate tiers: 11M USDT at 0–5M × 1, 5–10M × 0.9, above × 0.8 is worth 10.3M"
@@ -258,19 +317,22 @@ class CrossAccount:
     fee_at: FeeAt = "mark"
 
     def __post_init__(self) -> None:
-        for name in ("instruments", "positions", "orders"):
-            object.__setattr__(self, name, tuple(getattr(self, name)))
-        _check.one_of("mode", self.mode, ("one-way", "hedge"))
-        _check.one_of("tier_rule", self.tier_rule, ("position", "net", "underlying"))
-        _check.one_of("requirement_at", self.requirement_at, _REQUIREMENT_AT)
-        _check.one_of("fee_at", self.fee_at, _FEE_AT)
+        for name, kind in (("instruments", Instrument), ("positions", Position), ("orders", Order)):
+            object.__setattr__(self, name, _records(name, getattr(self, name), kind))
+        _check.option("mode", self.mode, ("one-way", "hedge"))
+        _check.option("tier_rule", self.tier_rule, ("position", "net", "underlying"))
+        _check.option("requirement_at", self.requirement_at, _REQUIREMENT_AT)
+        _check.option("fee_at", self.fee_at, _FEE_AT)
         if self.requirement_at == "entry" and self.tier_rule != "position":
             raise ValueError("requirement_at='entry' values each position at its own entry: it needs "
                              f"tier_rule='position', got {self.tier_rule!r}")
         object.__setattr__(self, "fee_rate", float(_check.rate("fee_rate", self.fee_rate)))
         for name in ("balances", "realized_pnl"):
-            amounts = {c: float(_check.finite(f"{name}[{c!r}]", v)) for c, v in getattr(self, name).items()}
+            amounts = {c: _check.one_number(f"{name}[{c!r}]", v) for c, v in _names(name, getattr(self, name)).items()}
             object.__setattr__(self, name, amounts)
+        for c, h in _names("haircuts", self.haircuts).items():
+            if not isinstance(h, Haircut):
+                raise TypeError(f"haircuts[{c!r}] must be a Haircut, got {h!r}")
         by_symbol = {i.symbol: i for i in self.instruments}
         if len(by_symbol) != len(self.instruments):
             raise ValueError("instruments must have distinct symbols")
@@ -291,6 +353,7 @@ class CrossAccount:
     # ------------------------------------------------------------------ structure
     def instrument(self, symbol: str) -> Instrument:
         """The instrument of a symbol (clear error if unknown)."""
+        _check.text("symbol", symbol)
         for i in self.instruments:
             if i.symbol == symbol:
                 return i
@@ -313,7 +376,7 @@ class CrossAccount:
             key = (p.symbol, p.side)
             if key in legs or (self.mode == "one-way" and (p.symbol, -p.side) in legs):
                 what = "one position per symbol in one-way mode" if self.mode == "one-way" else "one long and one short per symbol in hedge mode"
-                raise ValueError(f"positions: {p.symbol!r} has more than {what}")
+                raise ValueError(f"positions must hold at most {what}; {p.symbol!r} has more")
             legs[key] = p.qty
         for o in self.orders:
             if o.reduce_only:
@@ -332,17 +395,18 @@ class CrossAccount:
         return out
 
     # ------------------------------------------------------------------ valuation
-    def _price_of(self, currency: str, prices: Prices) -> FloatArray:
+    # ``prices`` below are checked by _prices where they enter (every public method)
+    def _price_of(self, currency: str, prices: dict[str, FloatArray]) -> FloatArray:
         if self.currency != "USD" or currency in STABLE:
             return np.asarray(1.0)
         if currency not in prices:
             raise ValueError(f"currency {currency!r} has no price: give prices[{currency!r}] (its USD price)")
-        return _check.positive(f"prices[{currency!r}]", prices[currency])
+        return prices[currency]
 
-    def _mark(self, inst: Instrument, prices: Prices) -> FloatArray:
+    def _mark(self, inst: Instrument, prices: dict[str, FloatArray]) -> FloatArray:
         if inst.underlying not in prices:
             raise ValueError(f"no price for underlying {inst.underlying!r} (symbol {inst.symbol!r}); prices has {sorted(prices)}")
-        return _check.positive(f"prices[{inst.underlying!r}]", prices[inst.underlying])
+        return prices[inst.underlying]
 
     def _tier_groups(self) -> list[tuple[Instrument, float]]:
         """Positions grouped as :attr:`tier_rule` charges them, each group's instrument and size in
@@ -371,10 +435,11 @@ class CrossAccount:
             out.setdefault((inst.underlying, inst.settle), []).append(p)
         return out
 
-    def _bankruptcy_root(self, legs: list[Position], currency: str, f: float) -> float:
-        """Root ``u_B`` (price coordinate) of ``W + Σ σ s q FV (u − u_E) − f Σ q FV u = 0``: ``W`` the
-        wallet of ``currency`` (balance + realized PnL − margin frozen by its orders), the sums over
-        ``legs`` (one underlying, one contract kind). NaN where the equation has no root."""
+    def _bankruptcy_line(self, legs: list[Position], currency: str, f: float) -> tuple[float, float]:
+        """``(c, k)``: the equity less the fee to close of ``legs`` is ``c + k·u`` in the price coordinate
+        ``u``, i.e. ``W + Σ σ s q FV (u − u_E) − f Σ q FV u`` with ``W`` the wallet of ``currency``
+        (balance + realized PnL − margin frozen by its orders), the sums over ``legs`` (one underlying,
+        one contract kind)."""
         frozen = sum(float(self.instrument(o.symbol).table.contract.value(o.qty, o.price)) / o.leverage
                      for o in self.orders if not o.reduce_only and self.instrument(o.symbol).settle == currency)
         wallet = self.balances.get(currency, 0.0) + self.realized_pnl.get(currency, 0.0) - frozen
@@ -385,8 +450,14 @@ class CrossAccount:
             a += c.sigma * p.side * qfv
             b += c.sigma * p.side * qfv * float(c.coordinate(p.entry))
             n += qfv
-        den = a - f * n
-        return (b - wallet) / den if den != 0 else float("nan")
+        return wallet - b, a - f * n
+
+    def _bankruptcy_root(self, legs: list[Position], currency: str, f: float) -> float | None:
+        """Root ``u_B`` of :meth:`_bankruptcy_line`; None where its slope is 0 (e.g. a fully hedged
+        account with no fee): the equity less the fee is then the same at every price, and no one
+        price is the bankruptcy price."""
+        c, k = self._bankruptcy_line(legs, currency, f)
+        return -c / k if k != 0 else None
 
     def bankruptcy_price(self, underlying: str, fee_rate: float | None = None) -> LiquidationPrice:
         """The price of ``underlying`` at which the account is bankrupt, fee to close included.
@@ -413,7 +484,14 @@ class CrossAccount:
         -------
         LiquidationPrice
             ``exists`` False where no positive price makes the account bankrupt (price 0.0 for a net
-            long, ``inf`` otherwise); tier 0 (account level).
+            long, ``inf`` otherwise), including an account whose equity less the fee does not move
+            with the price (a fully hedged one with no fee) and is positive; tier 0 (account level).
+
+        Raises
+        ------
+        ValueError
+            An ``underlying`` without positions in exactly one settle currency, a bad ``fee_rate``, or
+            an account bankrupt at every price (equity less the fee ≤ 0 and not moving with the price).
 
         Examples
         --------
@@ -424,6 +502,7 @@ class CrossAccount:
         >>> round(acc.bankruptcy_price("BTC").price, 2)
         5718.57
         """
+        _check.text("underlying", underlying)
         groups = {cur: legs for (u, cur), legs in self._legs_by_underlying().items() if u == underlying}
         if len(groups) != 1:
             raise ValueError(f"underlying {underlying!r}: the account has positions on it settled in "
@@ -431,8 +510,14 @@ class CrossAccount:
         (cur, legs), = groups.items()
         if fee_rate is None:
             fee_rate = self.fee_rate if self.fee_at == "bankruptcy" else 0.0
-        u = self._bankruptcy_root(legs, cur, float(_check.rate("fee_rate", fee_rate)))
-        if np.isfinite(u) and u > 0:
+        f = float(_check.rate("fee_rate", fee_rate))
+        c, k = self._bankruptcy_line(legs, cur, f)
+        if k == 0 and c <= 0:
+            raise ValueError(f"underlying {underlying!r}: the equity less the fee to close is {c:g} at every price "
+                             "(it does not move with the price): the account is bankrupt at any price, it has no "
+                             "bankruptcy price")
+        u = self._bankruptcy_root(legs, cur, f)
+        if u is not None and u > 0:
             return LiquidationPrice(float(self.instrument(legs[0].symbol).table.contract.price_of(u)), True, 0)
         net = sum(p.side * p.qty for p in legs)
         return LiquidationPrice(0.0 if net > 0 else np.inf, False, 0)
@@ -448,7 +533,7 @@ class CrossAccount:
         else:
             inst = self.instrument(legs[0].symbol)
             u = self._bankruptcy_root(self._legs_by_underlying()[(inst.underlying, inst.settle)], inst.settle, f)
-            total = sum(p.qty * c.face_value for p in legs) * (u if np.isfinite(u) and u > 0 else 0.0)
+            total = sum(p.qty * c.face_value for p in legs) * (u if u is not None and u > 0 else 0.0)
         return np.full(np.shape(at), f * total)
 
     def _requirement_groups(self, prices: Prices) -> Iterable[tuple[str, FloatArray, FloatArray]]:
@@ -482,6 +567,7 @@ class CrossAccount:
 
         Amounts are in :attr:`currency` (USD for a multi-currency account).
         """
+        prices = _prices(prices)
         equity_c: dict[str, FloatArray] = {c: np.asarray(self.balances.get(c, 0.0) + self.realized_pnl.get(c, 0.0))
                                            for c in self.currencies}
         for p in self.positions:
@@ -558,6 +644,7 @@ class CrossAccount:
         >>> acc.frozen_margin({"BTC": 60_000})
         2900.0
         """
+        prices = _prices(prices)
         total: FloatArray = np.asarray(0.0)
         for o in self.orders:
             if not o.reduce_only:
@@ -582,7 +669,8 @@ class CrossAccount:
         (below, above) : LiquidationPrice, LiquidationPrice
             ``exists`` False on a side where health stays positive (tier 0: account level).
         """
-        if not any(i.underlying == underlying for i in self.instruments):
+        prices = _prices(prices, one=True)
+        if not any(i.underlying == _check.text("underlying", underlying) for i in self.instruments):
             raise ValueError(f"underlying {underlying!r} is not traded in this account")
         p0 = float(self._mark(next(i for i in self.instruments if i.underlying == underlying), prices))
         if float(np.asarray(self.health(prices))) <= 0:
@@ -671,8 +759,15 @@ class CrossAccount:
         underlying, in ``grid``'s order. The liquidation *surface* is where it crosses 0 — in a
         multi-currency account there is no single liquidation price (source article FAQ Q3).
         """
-        names = list(grid)
-        axes = {n: _check.positive(f"grid[{n!r}]", grid[n]).reshape(-1) for n in names}
+        prices, names = _prices(prices), list(_names("grid", grid))
+        known = {i.underlying for i in self.instruments} | set(self.currencies)
+        if not names or not set(names) <= known:
+            raise ValueError(f"grid must map some of the account's underlyings or currencies {sorted(known)} to "
+                             f"prices, got {names}")
+        axes = {n: _check.positive(f"grid[{n!r}]", grid[n]) for n in names}
+        for n, a in axes.items():
+            if a.ndim != 1:
+                raise ValueError(f"grid[{n!r}] must be a 1-d array of prices, got shape {a.shape}")
         shaped = {n: axes[n].reshape([-1 if j == k else 1 for j in range(len(names))]) for k, n in enumerate(names)}
         h = np.asarray(self.health({**prices, **shaped}))
         return np.broadcast_to(h, tuple(a.size for a in axes.values())).copy()
@@ -680,7 +775,8 @@ class CrossAccount:
     def with_balance(self, currency: str, amount: float) -> CrossAccount:
         """A copy with ``amount`` added to the wallet balance of ``currency`` (negative withdraws)."""
         balances = dict(self.balances)
-        balances[currency] = balances.get(currency, 0.0) + float(_check.finite("amount", amount))
+        _label("currency", currency)
+        balances[currency] = balances.get(currency, 0.0) + _check.one_number("amount", amount)
         return replace(self, balances=balances)
 
 
@@ -877,7 +973,7 @@ def _group_requirement_lines(acc: CrossAccount, prices: Prices, g: int, inst: In
                           f * sum(values), "each leg at its entry"))
     else:
         u_b = acc._bankruptcy_root(acc._legs_by_underlying()[(inst.underlying, inst.settle)], inst.settle, f)
-        u_b = u_b if np.isfinite(u_b) and u_b > 0 else 0.0
+        u_b = u_b if u_b is not None and u_b > 0 else 0.0
         qfv = sum(p.qty for p in legs) * c.face_value
         where = f"bankruptcy price of {inst.underlying} {num(c.price_of(u_b))}" if u_b else "no bankruptcy price: no fee"
         lines.append(Line(f"fee_{g}", "fee = f × Q × FV × u_B", f"{pct(f)} × {num(qfv)} × {num(u_b)}", f * qfv * u_b,
@@ -990,13 +1086,11 @@ def _affine_root(acc: CrossAccount, h: Callable[[FloatArray], FloatArray], at: C
 
 def _explain_liquidation(acc: CrossAccount, prices: Prices, underlying: str, side: str) -> Derivation:
     """:meth:`CrossAccount.explain_liquidation_price`."""
-    _check.one_of("side", side, ("below", "above"))
-    insts = [i for i in acc.instruments if i.underlying == underlying]
+    _check.option("side", side, ("below", "above"))
+    prices = _prices(prices, one=True)
+    insts = [i for i in acc.instruments if i.underlying == _check.text("underlying", underlying)]
     if not insts:
         raise ValueError(f"underlying {underlying!r} is not traded in this account")
-    for name, v in prices.items():
-        if np.ndim(v):
-            raise ValueError(f"prices[{name!r}] must be one price, not an array: the explanation is of one state")
     p0 = float(acc._mark(insts[0], prices))
     if float(np.asarray(acc.health(prices))) <= 0:
         raise ValueError("the account is already liquidated at these prices (health ≤ 0)")
@@ -1093,10 +1187,8 @@ def _exposure_lines(acc: CrossAccount, prices: Prices) -> list[Line]:
 
 def _explain_ratio(acc: CrossAccount, prices: Prices, which: str) -> Derivation:
     """:meth:`CrossAccount.explain_ratio`."""
-    _check.one_of("which", which, ("legacy", "coinw", "binance"))
-    for name, v in prices.items():
-        if np.ndim(v):
-            raise ValueError(f"prices[{name!r}] must be one price, not an array: the explanation is of one state")
+    _check.option("which", which, ("legacy", "coinw", "binance"))
+    prices = _prices(prices, one=True)
     lines = _health_now_lines(acc, prices)[:-1]  # collateral, requirements; not health
     collateral = [ln for ln in lines if ln.key.startswith("collateral_")]
     e = sum(float(ln.value) for ln in collateral)

@@ -30,6 +30,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import _check
+
 
 def num(x: float, digits: int = 10) -> str:
     """A number for a derivation: thousands separators, up to ``digits`` significant digits.
@@ -49,6 +51,11 @@ def num(x: float, digits: int = 10) -> str:
 def pct(x: float) -> str:
     """A rate as a percentage: ``pct(0.005)`` is ``'0.5 %'``."""
     return f"{num(100 * float(x), 8)} %"
+
+
+class _NoLine(KeyError, ValueError):
+    """No line has the key asked for: a ``KeyError`` (a lookup by name) that is also a ``ValueError``
+    (a bad argument), as the library's other input errors are."""
 
 
 @dataclass(frozen=True)
@@ -130,12 +137,15 @@ class Derivation:
         Raises
         ------
         KeyError
-            Naming the keys there are.
+            Naming the keys there are (it is also a ``ValueError``).
+        TypeError
+            A ``key`` that is not a str.
         """
+        _check.text("key", key)
         for i, ln in enumerate(self.lines, 1):
             if ln.key == key:
                 return i
-        raise KeyError(f"no line {key!r}; lines are {', '.join(ln.key for ln in self.lines)}")
+        raise _NoLine(f"no line with key {key!r}; lines are {', '.join(ln.key for ln in self.lines)}")
 
     def __str__(self) -> str:
         out = [self.title] + [f"  {i}. {ln.text()}" for i, ln in enumerate(self.lines, 1)]

@@ -125,7 +125,9 @@ class MarginRatios(NamedTuple):
         that divide by it are ``inf`` and the legacy threshold 0: such an account cannot be
         liquidated while its equity is positive. No NaN is produced.
         """
-        eq, req, val = np.broadcast_arrays(*(np.asarray(x, dtype=np.float64) for x in (equity, requirement, exposure)))
+        eq, req, val = np.broadcast_arrays(
+            _check.finite("equity", equity), _check.nonnegative("requirement", requirement),
+            _check.nonnegative("exposure", exposure))
 
         def ratio(num: FloatArray, den: FloatArray, zero_den: float) -> FloatArray:
             return np.where(den > 0, num / np.where(den > 0, den, 1.0), zero_den)
@@ -181,8 +183,8 @@ class IsolatedPosition:
         for name in ("qty", "entry", "margin", "leverage"):
             object.__setattr__(self, name, _check.positive(name, getattr(self, name)))
         object.__setattr__(self, "fee_rate", float(_check.rate("fee_rate", self.fee_rate)))
-        _check.one_of("requirement_at", self.requirement_at, _REQUIREMENT_AT)
-        _check.one_of("fee_at", self.fee_at, _FEE_AT)
+        _check.option("requirement_at", self.requirement_at, _REQUIREMENT_AT)
+        _check.option("fee_at", self.fee_at, _FEE_AT)
         try:
             np.broadcast_shapes(*(np.shape(getattr(self, n)) for n in _ARRAY_FIELDS))
         except ValueError:
@@ -263,7 +265,7 @@ class IsolatedPosition:
                     f"{where} (position size {size_b.flat[i]:,.10g} {table.unit})"
                 )
         margin = value / lev + extra
-        _check.one_of("fee_at", fee_at, _FEE_AT)
+        _check.option("fee_at", fee_at, _FEE_AT)
         if fee_at == "bankruptcy":
             c = table.contract
             sign = c.sigma * _check.side("side", side)
@@ -483,6 +485,7 @@ class IsolatedPosition:
 
     def summary(self, price: float) -> dict[str, float | int | bool]:
         """Every figure of the position at one ``price``, for readouts and notebooks."""
+        price = _check.one_number("price", price, _check.positive)
         r = self.margin_ratios(price)
         lp, bp = self.liquidation_price(), self.bankruptcy_price()
         return {
@@ -549,6 +552,7 @@ def requirement(table: PositionSchedule, qty: ArrayLike, price: ArrayLike, fee_r
     fee_rate : float
         Liquidation/close-fee reserve rate in [0, 1).
     """
+    _check_schedule(table)
     value = np.asarray(table.contract.value(qty, price))
     mm = np.asarray(table.maintenance_margin(_basis_size(table, qty, value), table.unit_value(price)))
     return _check.scalar_or_array(mm + float(_check.rate("fee_rate", fee_rate)) * value)
@@ -688,8 +692,8 @@ def liquidation_price(
     """
     shape, s, q, ep, m = _positions(table, side, qty, entry, margin)
     f = float(_check.rate("fee_rate", fee_rate))
-    _check.one_of("requirement_at", requirement_at, _REQUIREMENT_AT)
-    _check.one_of("fee_at", fee_at, _FEE_AT)
+    _check.option("requirement_at", requirement_at, _REQUIREMENT_AT)
+    _check.option("fee_at", fee_at, _FEE_AT)
     if fee_at != "mark":
         m, f = m - _fixed_fee(table, s, q, ep, m, f, fee_at), 0.0
     c = table.contract
@@ -809,13 +813,13 @@ def liquidation_price_in_tier(
         that price is in another tier (that is the calculator's error).
     """
     if not isinstance(table, TierTable):
-        raise TypeError(f"liquidation_price_in_tier needs a TierTable: a {type(table).__name__} has no tier to fix "
-                        "(its liquidation_price is already the flat-rate closed form)")
+        raise TypeError(f"table must be a TierTable for liquidation_price_in_tier: a {type(table).__name__} has no "
+                        "tier to fix (its liquidation_price is already the flat-rate closed form)")
     shape, s, q, ep, m = _positions(table, side, qty, entry, margin)
     f = float(_check.rate("fee_rate", fee_rate))
     if isinstance(tier, bool) or not isinstance(tier, (int, np.integer)) or not 1 <= tier <= table.n_tiers:
         raise ValueError(f"tier must be an integer from 1 to {table.n_tiers}, got {tier!r}")
-    _check.one_of("fee_at", fee_at, _FEE_AT)
+    _check.option("fee_at", fee_at, _FEE_AT)
     if fee_at != "mark":
         m, f = m - _fixed_fee(table, s, q, ep, m, f, fee_at), 0.0
     k = int(tier) - 1
@@ -840,7 +844,7 @@ def bankruptcy_price(
     """Bankruptcy price: equity(P) − fee_rate·value(P) = 0, vectorized.
 
     Without a fee and with ``M = value/L``: linear ``EP·(1 − s/L)``; inverse long ``EP·L/(L+1)``,
-    short ``EP·L/(L−1)`` (``reference/FORMULAS.md``; BitMEX "Bankruptcy price"). Some venues add
+    short ``EP·L/(L−1)`` (``docs/formulas.md#bankruptcy-price``; BitMEX "Bankruptcy price"). Some venues add
     the taker fee to close at the bankruptcy price: pass it as ``fee_rate``. In the price
     coordinate ``u`` the root is ``u_B = (M − σsQ·FV·u_E)/(Q·FV·(f − σs))``. Bybit: "Bankruptcy
     Price = 1.00075 × Quantity / (Quantity / Average Entry Price + Account Balance − Order Margin)"

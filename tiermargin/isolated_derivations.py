@@ -12,16 +12,12 @@ the self-consistent one. The last line is the result; the tests check it against
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from . import _check
 from .derivation import Derivation, Line, num, pct
+from .isolated import IsolatedPosition
 from .tiers import TierTable
-
-if TYPE_CHECKING:
-    from .isolated import IsolatedPosition
 
 WHAT = ("equity", "maintenance_margin", "fee_reserve", "requirement", "health", "ratio_legacy", "ratio_coinw",
         "ratio_binance", "bankruptcy_price", "liquidation_price")
@@ -48,10 +44,11 @@ _FEE_RULE = {
 
 def explain(pos: IsolatedPosition, what: str, price: float | None = None) -> Derivation:
     """The derivation of ``what`` for one position (see :data:`WHAT`); ``price`` for the state at a mark."""
+    if not isinstance(pos, IsolatedPosition):
+        raise TypeError(f"pos must be an IsolatedPosition, got {pos!r}")
     if pos.shape:
-        raise ValueError("explain needs a single position, not an array (index it first: positions[i])")
-    if what not in WHAT:
-        raise ValueError(f"what must be one of {', '.join(WHAT)}; got {what!r}")
+        raise ValueError("pos must be a single position, not an array (index it first: positions[i])")
+    _check.option("what", what, WHAT)
     if what in ("bankruptcy_price", "liquidation_price"):
         if price is not None:
             raise ValueError(f"price is not used to explain {what!r} (it depends on the position only)")
@@ -76,10 +73,11 @@ def _c(pos: IsolatedPosition) -> tuple[float, float, float, float, float]:
 
 
 def _value_line(pos: IsolatedPosition, p: float, key: str = "value", at: str = "") -> Line:
-    c, qfv = pos.table.contract, float(pos.qty) * pos.table.contract.face_value
+    # The contract's own value, not Q·FV/P recomputed: rounded differently, a size on a tier's cap falls in the next tier.
+    c, value = pos.table.contract, float(pos.table.contract.value(pos.qty, p))
     if c.kind == "linear":
-        return Line(key, f"value{at} = Q × FV × P", f"{num(pos.qty)} × {num(c.face_value)} × {num(p)}", qfv * p)
-    return Line(key, f"value{at} = Q × FV ÷ P", f"{num(pos.qty)} × {num(c.face_value)} ÷ {num(p)}", qfv / p)
+        return Line(key, f"value{at} = Q × FV × P", f"{num(pos.qty)} × {num(c.face_value)} × {num(p)}", value)
+    return Line(key, f"value{at} = Q × FV ÷ P", f"{num(pos.qty)} × {num(c.face_value)} ÷ {num(p)}", value)
 
 
 def _equity_lines(pos: IsolatedPosition, p: float) -> list[Line]:
@@ -255,8 +253,10 @@ def _liquidation(pos: IsolatedPosition) -> Derivation:
     base = f"u = {coord}; health(u) = M + σ·s·Q·FV·(u − u_E) − requirement(u)"
     lines.append(Line("setup", "", "", None, base))
 
-    def answer(u: float, why: str, tier: int | None) -> Derivation:
-        if np.isfinite(u) and u > 0:
+    def answer(u: float | None, why: str, tier: int | None) -> Derivation:
+        """The last line: the price at root ``u``, or (None, or not a positive price) the statement
+        "no liquidation price" with value None, as :class:`~tiermargin.derivation.Derivation` documents."""
+        if u is not None and np.isfinite(u) and u > 0:
             lines.append(Line("liquidation_price", "LP" if c.kind == "linear" else "LP = 1 ÷ u*",
                               "" if c.kind == "linear" else f"1 ÷ {num(u)}", float(c.price_of(u)),
                               why + (f", tier {tier}" if tier else "")))
@@ -282,13 +282,12 @@ def _liquidation(pos: IsolatedPosition) -> Derivation:
         lines.append(Line("mm_per_unit", "MM per unit of u ÷ FV", "", mm_q, what + " (the tier does not move with the price)"))
         alpha = c.face_value * (mm_q + f * q)
         lines.append(Line("alpha", "α = FV × (MM/FV + f·Q)", f"{num(c.face_value)} × ({num(mm_q)} + {pct(f)} × {num(q)})", alpha))
+        if sig * alpha >= qfv:  # then the root's denominator α − σ·s·Q·FV is ≥ 0: no root on the adverse side
+            return answer(None, "the requirement grows at least as fast as the value (rate + fee ≥ 100 %): "
+                                "health does not fall as the price moves against the position", None)
         u = (m - sig * qfv * u_e) / (alpha - sig * qfv)
-        falls = sig * alpha < qfv
         lines.append(Line("root", "u* = (M − σ·s·Q·FV·u_E) ÷ (α − σ·s·Q·FV)",
                           f"({num(m)} − {num(sig)} × {num(qfv)} × {num(u_e)}) ÷ ({num(alpha)} − {num(sig * qfv)})", u))
-        if not falls:
-            return answer(np.nan, "the requirement grows at least as fast as the value (rate + fee ≥ 100 %): "
-                                  "health does not fall as the price moves against the position", None)
         return answer(u, "health = 0", k)
     return _liquidation_notional(pos, m, f, lines, answer)
 
@@ -346,7 +345,7 @@ def _liquidation_notional(pos, m: float, f: float, lines: list[Line], answer) ->
                                   f"{num(health_at(cap, adv))} (step form)"))
                 found.append((direction * (cap - x_e), cap, adv, "health jumps to ≤ 0 at a tier boundary"))
     if not found:
-        return answer(np.nan, "no tier's root is consistent on the adverse side: the margin covers the position",
+        return answer(None, "no tier's root is consistent on the adverse side: the margin covers the position",
                       None)
     dist, x, k, why = min(found)
     where = "nearest entry on the adverse side" if healthy else "nearest entry where health turns positive"

@@ -9,14 +9,27 @@ paid every ``funding_interval`` seconds at a constant rate.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import _check
 from ._check import FloatArray
 
 VENUES = ("Binance", "OKX", "Coinbase", "Kraken")
+MAX_SAMPLES = 1_000_000
+"""The most samples a synthetic market may have (``duration ÷ step + 1``): a week of 1-second samples
+is 604,801; a tiny ``step`` would otherwise fill the memory."""
+
+
+def _venue_index(name: str, x: object, n: int | None = None) -> int:
+    """``x`` as a venue index: an int >= 0 (and below ``n``, the number of venues, when given), not a bool."""
+    if isinstance(x, bool) or not isinstance(x, (int, np.integer)) or x < 0 or (n is not None and x >= n):
+        raise ValueError(f"{name} must be a venue index in {f'0..{n - 1}' if n is not None else '0, 1, ...'}, got {x!r}")
+    return int(x)
 
 
 @dataclass(frozen=True)
@@ -40,16 +53,19 @@ class Wick:
     where: str | int = "last"
 
     def __post_init__(self) -> None:
-        _check.finite("start", self.start)
-        _check.positive("duration", self.duration)
-        if not -1 < float(_check.finite("depth", self.depth)) < 1:
+        _check.one_number("start", self.start)
+        _check.one_number("duration", self.duration, _check.positive)
+        if not -1 < _check.one_number("depth", self.depth) < 1:
             raise ValueError(f"depth must be in (-1, 1), got {self.depth!r}")
-        if self.where not in ("last", "all") and not isinstance(self.where, (int, np.integer)):
-            raise ValueError(f"where must be 'last', 'all' or a venue index, got {self.where!r}")
+        if isinstance(self.where, str):
+            _check.one_of("where", self.where, ("last", "all"))
+        else:
+            _venue_index("where ('last', 'all' or a venue index)", self.where)
 
-    def factor(self, times: FloatArray) -> FloatArray:
-        """Multiplier on prices: 1 outside the wick, ``1 − depth`` at its bottom (triangular shape)."""
-        x = (times - self.start) / self.duration
+    def factor(self, times: ArrayLike) -> FloatArray:
+        """Multiplier on prices at ``times`` (finite): 1 outside the wick, ``1 − depth`` at its bottom
+        (triangular shape)."""
+        x = (_check.finite("times", times) - self.start) / self.duration
         shape = np.clip(1 - np.abs(2 * x - 1), 0, None) * ((x >= 0) & (x <= 1))
         return 1 - self.depth * shape
 
@@ -100,79 +116,95 @@ def synthetic_market(
     Parameters
     ----------
     seed : int
-        Random seed.
+        Random seed, >= 0.
     duration, step : float
-        Length of the sample and time between samples (seconds), > 0.
+        Length of the sample and time between samples (seconds), > 0; at most
+        :data:`MAX_SAMPLES` samples.
     start_price : float
         Fair price at t = 0.
     volatility : float
-        Annualized volatility of the fair price (0.6 = 60 %), >= 0.
+        Annualized volatility of the fair price (0.6 = 60 %), >= 0; the path must stay within the
+        floats (a volatility of 1e9 % over a year does not).
     venues : tuple of str
-        Spot venue names (at least one).
+        Spot venue names (at least one, distinct).
     venue_noise : float
         Standard deviation of each venue's relative deviation from the fair price.
     premium : float
         Long-run basis of the perpetual over the fair price (0.0005 = 5 bp).
     funding_rate, funding_interval : float
-        Constant funding rate per interval, and the interval in seconds.
+        Constant funding rate per interval, in (−1, 1), and the interval in seconds, > 0.
     wick : Wick, optional
         A flash wick on the last trade, on one venue, or on the whole market.
     stale_venue : int, optional
         A venue that stops updating (price and timestamp frozen) from ``stale_from`` seconds.
     """
-    d = float(_check.positive("duration", duration))
-    dt = float(_check.positive("step", step))
-    p0 = float(_check.positive("start_price", start_price))
-    vol = float(_check.nonnegative("volatility", volatility))
-    noise = float(_check.nonnegative("venue_noise", venue_noise))
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be an int >= 0 (the same seed gives the same market), got {seed!r}")
+    d = _check.one_number("duration", duration, _check.positive)
+    dt = _check.one_number("step", step, _check.positive)
+    if d / dt + 1 > MAX_SAMPLES:
+        raise ValueError(f"step must leave at most {MAX_SAMPLES:,} samples in the duration {d:g} s, got {step!r} "
+                         f"({d / dt + 1:,.0f} samples)")
+    p0 = _check.one_number("start_price", start_price, _check.positive)
+    vol = abs(_check.one_number("volatility", volatility, _check.nonnegative))  # abs: -0.0 is 0.0 to numpy's normal
+    noise = abs(_check.one_number("venue_noise", venue_noise, _check.nonnegative))
     if noise > 0.05:
         raise ValueError(f"venue_noise must be at most 0.05 (a relative noise; larger can make quotes negative), "
                          f"got {venue_noise!r}")
-    prem = float(_check.finite("premium", premium))
+    prem = _check.one_number("premium", premium)
     if not -0.5 < prem < 0.5:
         raise ValueError(f"premium must be a relative basis in (−0.5, 0.5), got {premium!r}")
-    if not venues:
-        raise ValueError("venues must name at least one venue")
+    rate = _check.one_number("funding_rate", funding_rate)
+    if not -1 < rate < 1:
+        raise ValueError(f"funding_rate must be a rate per interval in (−1, 1), got {funding_rate!r}")
+    interval = _check.one_number("funding_interval", funding_interval, _check.positive)
+    if (isinstance(venues, str) or not isinstance(venues, Sequence) or not venues
+            or not all(isinstance(x, str) and x for x in venues) or len(set(venues)) != len(venues)):
+        raise ValueError(f"venues must be a sequence of distinct venue names (non-empty str), at least one, "
+                         f"got {venues!r}")
+    if wick is not None and not isinstance(wick, Wick):
+        raise TypeError(f"wick must be a Wick or None, got {wick!r}")
+    from_t = _check.one_number("stale_from", stale_from)
     rng = np.random.default_rng(seed)
     times = np.arange(0.0, d + dt / 2, dt)
     n, v = times.size, len(venues)
-    sigma = vol * np.sqrt(dt / (365 * 24 * 3600))
-    fair = p0 * np.exp(np.concatenate(([0.0], np.cumsum(rng.normal(-sigma**2 / 2, sigma, n - 1)))))
+    sigma = vol * math.sqrt(dt / (365 * 24 * 3600))
+    log_fair = np.concatenate(([0.0], np.cumsum(rng.normal(-sigma**2 / 2, sigma, n - 1))))
+    if np.abs(log_fair).max() + abs(math.log(p0)) > 700:  # exp(700) ≈ 1e304: the path would leave the floats
+        raise ValueError(f"volatility must be smaller for a duration of {d:g} s (the price path leaves the "
+                         f"floating-point range), got {volatility!r}")
+    fair = p0 * np.exp(log_fair)
     if wick is not None and wick.where == "all":
         fair = fair * wick.factor(times)
-    spot = fair[:, None] * (1 + rng.normal(0, venue_noise, (n, v)))
+    spot = fair[:, None] * (1 + rng.normal(0, noise, (n, v)))
     quote_times = np.repeat(times[:, None], v, axis=1)
     basis = np.empty(n)
-    basis[0] = premium
+    basis[0] = prem
     shocks = rng.normal(0, 2e-4, n)
     for i in range(1, n):  # mean-reverting basis (AR(1) around the premium)
-        basis[i] = premium + 0.9 * (basis[i - 1] - premium) + shocks[i]
-    last = fair * (1 + basis) * (1 + rng.normal(0, venue_noise, n))
+        basis[i] = prem + 0.9 * (basis[i - 1] - prem) + shocks[i]
+    last = fair * (1 + basis) * (1 + rng.normal(0, noise, n))
     if wick is not None:
         if wick.where == "last":
             last = last * wick.factor(times)
         elif wick.where == "all":
             pass  # already in the fair price
-        elif not 0 <= wick.where < v:
-            raise ValueError(f"wick.where must be 'last' or a venue index in 0..{v - 1}, got {wick.where!r}")
         else:
-            spot[:, wick.where] *= wick.factor(times)
+            spot[:, _venue_index("wick.where", wick.where, v)] *= wick.factor(times)
     if stale_venue is not None:
-        if not 0 <= stale_venue < v:
-            raise ValueError(f"stale_venue must be a venue index in 0..{v - 1}, got {stale_venue!r}")
-        frozen = times >= stale_from
+        stale_venue = _venue_index("stale_venue", stale_venue, v)
+        frozen = times >= from_t
         if frozen.any():
             k = int(np.argmax(frozen))
             spot[frozen, stale_venue] = spot[k, stale_venue]
             quote_times[frozen, stale_venue] = times[k]
-    interval = float(_check.positive("funding_interval", funding_interval))
     return Market(
         times=times,
         venues=tuple(venues),
         spot=spot,
         quote_times=quote_times,
         last=last,
-        funding_rate=np.full(n, float(_check.finite("funding_rate", funding_rate))),
+        funding_rate=np.full(n, rate),
         time_to_funding=interval - np.mod(times, interval),
         funding_interval=interval,
     )

@@ -7,7 +7,7 @@ mark price"), built in three steps, all vectorized over time:
 1. **Index** (:func:`index_price`): a weighted average of several spot venues' prices. A venue more
    than ``threshold`` (5 %) from the median of all venues gets weight 0; if more than one deviates,
    the index is the median of all venues; venues whose quote is older than ``max_age`` are dropped
-   first (OKX / CoinW index rules, ``reference/FORMULAS.md``).
+   first (OKX / CoinW index rules, ``docs/formulas.md#mark-price-index-and-basis``).
 2. **Basis moving average** (:func:`basis_moving_average`): the mean of ``futures price − index``
    over a trailing time window (irregular samples allowed).
 3. **Mark**: OKX form ``index + MA(basis)`` (:func:`mark_price`), or the perpetual
@@ -22,7 +22,7 @@ index, the basis samples averaged, the moving average and the mark (lesson 01).
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Literal, NamedTuple
+from typing import Literal, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -30,9 +30,7 @@ from numpy.typing import ArrayLike, NDArray
 from . import _check
 from ._check import FloatArray
 from .derivation import Derivation, Line, num, pct
-
-if TYPE_CHECKING:
-    from .market import Market
+from .market import Market
 
 
 class IndexPrice(NamedTuple):
@@ -105,8 +103,9 @@ def index_price(
     n_t, n_v = q.shape
     w = np.ones(n_v) if weights is None else _check.nonnegative("weights", weights)
     if w.shape != (n_v,) or w.sum() <= 0:
-        raise ValueError(f"weights must be {n_v} numbers >= 0 with a positive sum, got {weights!r}")
-    th = float(_check.rate("threshold", threshold, low_open=True))
+        raise ValueError(f"weights must be {n_v} numbers >= 0 (one per venue of quotes) with a positive sum, "
+                         f"got {weights!r}")
+    th = _check.one_number("threshold", threshold, lambda n, x: _check.rate(n, x, low_open=True))
     fresh = _fresh(q.shape, quote_times, times, max_age)
     if not np.all(fresh.any(axis=1)):
         t = int(np.flatnonzero(~fresh.any(axis=1))[0])
@@ -136,7 +135,7 @@ def _fresh(shape: tuple[int, int], quote_times: ArrayLike | None, times: ArrayLi
     qt = _check.finite("quote_times", quote_times)
     qt = qt[None, :] if qt.ndim == 1 else qt
     t = _check.finite("times", times).reshape(-1)
-    age = float(_check.positive("max_age", max_age))
+    age = _check.one_number("max_age", max_age, _check.positive)
     if qt.shape != shape or t.shape != (shape[0],):
         raise ValueError(f"quote_times must have the shape of quotes {shape} and times {shape[0]} entries")
     if np.any(qt > t[:, None]):
@@ -151,6 +150,23 @@ def _times(times: ArrayLike, n: int | None = None) -> FloatArray:
     if np.any(np.diff(t) < 0):
         raise ValueError("times must be sorted in increasing order")
     return t
+
+
+def _market(market: object) -> Market:
+    """``market`` if it is a :class:`~tiermargin.market.Market` with sorted finite times, every array
+    aligned on them and prices > 0 (one built by hand can break each)."""
+    if not isinstance(market, Market):
+        raise TypeError(f"market must be a Market (see tiermargin.market.synthetic_market), got {market!r}")
+    t = _check.finite("market.times", market.times)
+    if t.ndim != 1 or np.any(np.diff(t) < 0):
+        raise ValueError("market.times must be a 1-d array sorted in increasing order")
+    n, v = t.size, len(market.venues)
+    arrays = {"spot": (_check.positive, (n, v)), "quote_times": (_check.finite, (n, v)), "last": (_check.positive, (n,)),
+              "funding_rate": (_check.finite, (n,)), "time_to_funding": (_check.nonnegative, (n,))}
+    for name, (check, shape) in arrays.items():
+        if check(f"market.{name}", getattr(market, name)).shape != shape:
+            raise ValueError(f"market.{name} must have shape {shape} (times × venues), got {np.shape(getattr(market, name))}")
+    return market
 
 
 def basis_moving_average(times: ArrayLike, basis: ArrayLike, window: float) -> FloatArray:
@@ -172,7 +188,7 @@ def basis_moving_average(times: ArrayLike, basis: ArrayLike, window: float) -> F
     """
     b = _check.finite("basis", basis).reshape(-1)
     t = _times(times, b.size)
-    w = float(_check.positive("window", window))
+    w = _check.one_number("window", window, _check.positive)
     idx = np.arange(1, b.size + 1)
     # t_i − w < t_i always holds the sample itself, even where w is below the float resolution of t_i
     start = np.minimum(np.searchsorted(t, t - w, side="right"), idx - 1)
@@ -180,10 +196,25 @@ def basis_moving_average(times: ArrayLike, basis: ArrayLike, window: float) -> F
     return (cs[idx] - cs[start]) / (idx - start)
 
 
+def _broadcast(**arrays: FloatArray) -> list[FloatArray]:
+    """The checked ``arrays`` broadcast together, or a ValueError naming them and their shapes."""
+    try:
+        return np.broadcast_arrays(*arrays.values())
+    except ValueError:
+        shapes = ", ".join(f"{k} {np.shape(v)}" for k, v in arrays.items())
+        raise ValueError(f"{', '.join(arrays)} must have shapes that broadcast together, got {shapes}") from None
+
+
 def mark_price(index: ArrayLike, basis_ma: ArrayLike) -> float | FloatArray:
-    """OKX form: ``mark = index + MA(basis)`` (source articles: "Spot Index Price + Basis Moving Average")."""
-    i = _check.positive("index", index)
-    return _check.scalar_or_array(i + _check.finite("basis_ma", basis_ma))
+    """OKX form: ``mark = index + MA(basis)`` (source articles: "Spot Index Price + Basis Moving Average").
+
+    ``index`` > 0 and ``basis_ma`` above ``−index``: a mark is > 0.
+    """
+    i, b = _broadcast(index=_check.positive("index", index), basis_ma=_check.finite("basis_ma", basis_ma))
+    mark = i + b
+    if np.any(mark <= 0):
+        raise ValueError(f"basis_ma must be above −index (the mark index + MA must be > 0), got {basis_ma!r}")
+    return _check.scalar_or_array(mark)
 
 
 def funding_price(index: ArrayLike, funding_rate: ArrayLike, time_to_funding: ArrayLike,
@@ -195,10 +226,11 @@ def funding_price(index: ArrayLike, funding_rate: ArrayLike, time_to_funding: Ar
     >>> funding_price(2_000, 0.005, 0.5, 1.0)
     2005.0
     """
-    i = _check.positive("index", index)
-    r = _check.finite("funding_rate", funding_rate)
-    ttf = _check.nonnegative("time_to_funding", time_to_funding)
-    iv = float(_check.positive("interval", interval))
+    i, r, ttf = _broadcast(index=_check.positive("index", index), funding_rate=_check.finite("funding_rate", funding_rate),
+                           time_to_funding=_check.nonnegative("time_to_funding", time_to_funding))
+    iv = _check.one_number("interval", interval, _check.positive)
+    if np.any(np.abs(r) >= 1):
+        raise ValueError(f"funding_rate must be a rate per interval in (−1, 1), got {funding_rate!r}")
     if np.any(ttf > iv):
         raise ValueError(f"time_to_funding must be within the funding interval {iv:g}")
     return _check.scalar_or_array(i * (1 + r * ttf / iv))
@@ -213,8 +245,8 @@ def funding_mark_price(index: ArrayLike, basis_ma: ArrayLike, last: ArrayLike, f
     """
     p1 = np.asarray(funding_price(index, funding_rate, time_to_funding, interval))
     p2 = np.asarray(mark_price(index, basis_ma))
-    p3 = _check.positive("last", last)
-    return _check.scalar_or_array(np.median(np.stack(np.broadcast_arrays(p1, p2, p3)), axis=0))
+    p1, p2, p3 = _broadcast(index=p1, basis_ma=p2, last=_check.positive("last", last))
+    return _check.scalar_or_array(np.median(np.stack((p1, p2, p3)), axis=0))
 
 
 class MarkPrices(NamedTuple):
@@ -245,7 +277,8 @@ def mark_prices(
     form : {"okx", "median3"}
         ``index + MA(basis)`` (OKX) or the median of three (Binance perpetuals).
     """
-    _check.one_of("form", form, ("okx", "median3"))
+    _check.option("form", form, ("okx", "median3"))
+    _market(market)
     stale = {} if max_age is None else dict(quote_times=market.quote_times, times=market.times, max_age=max_age)
     idx = index_price(market.spot, weights, threshold, **stale)
     ma = basis_moving_average(market.times, market.last - idx.price, window)
@@ -263,11 +296,11 @@ _SHOWN = 6
 _MARK_RULE = {
     "okx": ("mark = spot index + basis moving average (OKX)",
             "source articles: 'Mark Price = Spot Index Price + Basis Moving Average'; index rules: OKX / CoinW "
-            "(reference/FORMULAS.md 'Mark price and index')"),
+            "(docs/formulas.md#mark-price-index-and-basis)"),
     "median3": ("perpetual mark = median(P1, P2, last price), P1 = index·(1 + funding rate·time to funding/interval), "
                 "P2 = index + basis moving average (Binance)",
                 "Binance mark price (median of three); Aevo's worked example for P1 (index 2,000, rate 0.005, half of "
-                "a 1-hour interval → 2,005); index rules: OKX / CoinW (reference/FORMULAS.md 'Mark price and index')"),
+                "a 1-hour interval → 2,005); index rules: OKX / CoinW (docs/formulas.md#mark-price-index-and-basis)"),
 }
 
 
@@ -311,11 +344,11 @@ def explain_mark_price(market: Market, at: int = -1, window: float = 300.0, thre
     >>> print(d.lines[-1].formula)
     mark = index + MA
     """
+    res = mark_prices(market, window, threshold, weights, max_age, form)  # checks every parameter
     n = len(market.times)
     if isinstance(at, bool) or not isinstance(at, (int, np.integer)) or not -n <= at < n:
         raise ValueError(f"at must be a sample index in [{-n}, {n}), got {at!r}")
     i = int(at) % n
-    res = mark_prices(market, window, threshold, weights, max_age, form)  # checks every parameter
     lines = _index_lines(market, i, weights, threshold, max_age)
     index = float(lines[-1].value)
     lines += _basis_lines(market.times, market.last, res.index.price, i, float(window))

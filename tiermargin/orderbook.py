@@ -45,7 +45,7 @@ def _positive_or_inf(name: str, x: float) -> float:
     v = float(x)
     if math.isnan(v) or v <= 0:
         raise ValueError(f"{name} must be > 0 (inf allowed), got {x!r}")
-    return v
+    return v if math.isinf(v) else _check.one_number(name, v, _check.positive)  # within the bounds of _check
 
 
 @dataclass(frozen=True)
@@ -85,16 +85,18 @@ class Book:
     def move(self, notional: ArrayLike) -> float | FloatArray:
         """Log-price move ``−V/(100·depth)`` of a net sale of ``notional`` USD (a buy: ``notional < 0``)."""
         v = _check.finite("notional", notional)
-        return _check.scalar_or_array(-v / (100.0 * self.depth))
+        with np.errstate(under="ignore"):  # a move below the float resolution is 0 (or subnormal): exact enough
+            return _check.scalar_or_array(-v / (100.0 * self.depth))
 
     def fill(self, price: ArrayLike, notional: ArrayLike) -> float | FloatArray:
         """Average fill of a net sale of ``notional`` USD starting at ``price``: ``price·exp(move/2)``."""
         p = _check.positive("price", price)
-        return _check.scalar_or_array(p * np.exp(np.asarray(self.move(notional)) / 2.0))
+        with np.errstate(under="ignore"):  # as in move: a half move below the float resolution is 0
+            return _check.scalar_or_array(p * np.exp(np.asarray(self.move(notional)) / 2.0))
 
     def recovery(self, dt: float) -> float:
         """Share of a displacement still there after ``dt`` seconds: ``2^(−dt/half_life)``."""
-        t = float(_check.nonnegative("dt", dt))
+        t = _check.one_number("dt", dt, _check.nonnegative)
         return float(2.0 ** (-t / self.half_life))
 
     def time_to(self, left: float) -> float:
@@ -104,7 +106,8 @@ class Book:
         return float(self.half_life * -math.log2(x)) if math.isfinite(self.half_life) else math.inf
 
     def order_for(self, drop: float) -> float:
-        """USD notional whose sale moves the mid down by ``drop`` (a fraction in (0, 1)): ``−100·depth·ln(1 − drop)``."""
+        """USD notional whose sale moves the mid down by ``drop`` (a fraction in (0, 1)): ``−100·depth·ln(1 − drop)``;
+        ∞ for an infinitely deep book (no sale moves it)."""
         x = float(_check.rate("drop", drop, low_open=True))
         return -100.0 * self.depth * math.log1p(-x)
 

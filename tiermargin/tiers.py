@@ -31,6 +31,7 @@ import csv
 import io
 import json
 import numbers
+import reprlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -50,6 +51,14 @@ Form = Literal["continuous", "step"]
 Closed = Literal["left", "right"]
 
 _CSV_COLUMNS = ("floor", "cap", "maintenance_margin_rate", "max_leverage")
+_PROVENANCE = ("id", "venue", "symbol", "source", "as_of")
+#: The most tiers a table may have: real tables have tens (Binance ~10, OKX ~50). The bound keeps
+#: every loader's time bounded on a huge input (a 10 MB file of 300,000 rows is refused at once).
+MAX_TIERS = 1000
+#: The keys of :meth:`TierTable.to_dict` (what :meth:`TierTable.from_dict` reads).
+_DICT_KEYS = ("id", "venue", "symbol", "contract", "face_value", "settle", "basis", "form", "closed", "as_of",
+              "source", "tiers")
+_BOM = "\ufeff"  # a UTF-8 byte-order mark, which Excel and Notepad write at the start of a file
 
 
 def maintenance_amounts(floors: ArrayLike, mmr: ArrayLike) -> FloatArray:
@@ -65,7 +74,7 @@ def maintenance_amounts(floors: ArrayLike, mmr: ArrayLike) -> FloatArray:
     floors : array
         Tier floors in ascending order (the first is 0).
     mmr : array
-        Maintenance margin rates per tier.
+        Maintenance margin rates per tier, in [0, 1), never decreasing.
 
     Returns
     -------
@@ -73,9 +82,13 @@ def maintenance_amounts(floors: ArrayLike, mmr: ArrayLike) -> FloatArray:
         ``cum_k`` for each tier, in basis units × rate.
     """
     f = _check.nonnegative("floors", floors).reshape(-1)
-    r = _check.finite("mmr", mmr).reshape(-1)
+    r = _check.rate("mmr", mmr).reshape(-1)
     if f.shape != r.shape or f.size == 0:
         raise ValueError(f"floors and mmr must be 1-d and of one length (a tier each), got {f.size} and {r.size}")
+    if f[0] != 0 or np.any(np.diff(f) <= 0):
+        raise ValueError(f"floors must start at 0 and increase, got {floors!r}")
+    if np.any(np.diff(r) < 0):
+        raise ValueError(f"mmr must not decrease from tier to tier, got {mmr!r}")
     steps = f[1:] * np.diff(r)
     return np.concatenate(([0.0], np.cumsum(steps)))
 
@@ -91,7 +104,7 @@ class TierTable:
     ----------
     floors, caps : array
         Tier bounds in basis units; contiguous (each floor equals the previous cap), the first
-        floor 0; only the last cap may be ``inf`` (unbounded).
+        floor 0; only the last cap may be ``inf`` (or ``None``: unbounded). At most :data:`MAX_TIERS` tiers.
     mmr : array
         Maintenance margin rate per tier, in (0, 1), never decreasing.
     max_leverage : array or None
@@ -126,11 +139,14 @@ class TierTable:
     cum: FloatArray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        _check.one_of("basis", self.basis, ("notional", "contracts"))
-        _check.one_of("form", self.form, ("continuous", "step"))
-        _check.one_of("closed", self.closed, ("left", "right"))
+        _check.option("basis", self.basis, ("notional", "contracts"))
+        _check.option("form", self.form, ("continuous", "step"))
+        _check.option("closed", self.closed, ("left", "right"))
         if not isinstance(self.contract, Contract):
             raise TypeError(f"contract must be a tiermargin Contract, got {self.contract!r}")
+        for name in _PROVENANCE:
+            if not isinstance(getattr(self, name), str):
+                raise TypeError(f"{name} must be text (a str), got {getattr(self, name)!r}")
         floors, caps, mmr, lev = _validated_columns(
             self.floors, self.caps, self.mmr, self.max_leverage
         )
@@ -153,12 +169,15 @@ class TierTable:
         every row (not published). Other keyword arguments are the table's fields (``basis``,
         ``form``, ``contract``, ``closed``, provenance).
         """
-        rows = [list(r) for r in rows]
-        if not rows:
-            raise ValueError("rows must contain at least one tier")
+        if not _listlike(rows):
+            raise TypeError(f"rows must be a list of rows [floor, cap, mmr, max_leverage], got {reprlib.repr(rows)}")
+        rows = list(rows)
+        if not rows or len(rows) > MAX_TIERS:
+            raise ValueError(f"rows must contain at least one tier and at most {MAX_TIERS:,}, got {len(rows):,}")
+        rows = [list(r) if _listlike(r) else r for r in rows]
         for k, r in enumerate(rows, start=1):
-            if len(r) != 4:
-                raise ValueError(f"tier {k}: a row is [floor, cap, mmr, max_leverage], got {r!r}")
+            if not isinstance(r, list) or len(r) != 4:
+                raise ValueError(f"tier {k}: a row is [floor, cap, mmr, max_leverage], got {reprlib.repr(r)}")
         levs = [r[3] for r in rows]
         if all(v is None for v in levs):
             lev = None
@@ -168,7 +187,7 @@ class TierTable:
             lev = _column("max_leverage", levs)
         return cls(
             floors=_column("floor", [r[0] for r in rows]),
-            caps=_column("cap", [np.inf if r[1] is None else r[1] for r in rows]),
+            caps=_column("cap", [r[1] for r in rows], open_ok=True),
             mmr=_column("mmr", [r[2] for r in rows]),
             max_leverage=lev,
             **kwargs,
@@ -181,15 +200,27 @@ class TierTable:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> TierTable:
-        """Build a table from the dict form of ``reference/tier_tables.json`` (see :meth:`to_dict`)."""
+        """Build a table from the dict form of :meth:`to_dict` (a table of ``reference/tier_tables.json``).
+
+        Only the keys of :meth:`to_dict` are read, and any other key is refused (a misspelt ``"bassis"``
+        would otherwise silently fall back to the default); the bundled records' published figures
+        (``expected_maintenance_amounts``, ``caveat``, ...) are for :func:`table_info`, and
+        :func:`load_table` leaves them out. Numbers must be JSON numbers, text must be strings: nothing is
+        parsed or coerced.
+        """
         if not isinstance(d, Mapping):
             raise TypeError(f"d must be a dict with a 'tiers' list (the to_dict form), got {type(d).__name__}")
-        if "tiers" not in d:
-            raise ValueError("a tier-table dict needs a 'tiers' list of [floor, cap, mmr, max_leverage]")
+        if not _listlike(d.get("tiers")):
+            raise ValueError("a tier-table dict needs a 'tiers' list of [floor, cap, mmr, max_leverage], "
+                             f"got {reprlib.repr(d.get('tiers', 'none'))}")
+        unknown = [k for k in d if k not in _DICT_KEYS]
+        if unknown:
+            raise ValueError(f"d has unknown keys {', '.join(map(repr, unknown))}: a tier-table dict has only "
+                             f"{', '.join(_DICT_KEYS)}")
         contract = Contract(
             d.get("contract", "linear"), d.get("face_value", 1.0), d.get("settle", "USDT")
         )
-        meta = {k: str(d.get(k, "")) for k in ("id", "venue", "symbol", "source", "as_of")}
+        meta = {k: d.get(k, "") for k in _PROVENANCE}
         return cls.from_rows(
             d["tiers"],
             basis=d.get("basis", "notional"),
@@ -201,15 +232,21 @@ class TierTable:
 
     @classmethod
     def from_json(cls, text: str) -> TierTable:
-        """Parse a table from JSON text in the :meth:`to_dict` form (no eval, no pickle)."""
+        """Parse a table from JSON text in the :meth:`to_dict` form (no eval, no pickle).
+
+        A leading UTF-8 byte-order mark is ignored (RFC 8259 allows it; Windows editors write one), so
+        such a file parses as without it; numbers given as strings (``"0.01"``) are refused, as by
+        :meth:`from_dict`.
+        """
         if not isinstance(text, str):
             raise TypeError(f"text must be a str of JSON, got {type(text).__name__}")
         try:
-            d = json.loads(text)
-        except json.JSONDecodeError as e:
+            d = json.loads(text.removeprefix(_BOM))
+        except ValueError as e:  # JSONDecodeError, or an integer beyond Python's digit limit
             raise ValueError(f"text is not valid JSON: {e}") from None
         except RecursionError:
-            raise ValueError("text is nested too deeply to be a tier table (the to_dict form is 3 levels deep)") from None
+            raise ValueError("text is nested too deeply to be a tier table: the to_dict form is 3 levels deep, "
+                             "got more than Python's recursion limit") from None
         if not isinstance(d, dict):
             raise ValueError("JSON tier table must be an object with a 'tiers' list")
         return cls.from_dict(d)
@@ -221,14 +258,23 @@ class TierTable:
         Each dict needs ``minNotional``, ``maxNotional``, ``maintenanceMarginRate`` and
         ``maxLeverage`` (``tier``, ``currency`` and ``info`` are ignored). ccxt reports OKX tiers in
         contracts in the same fields, so pass ``basis="contracts"`` for such venues, and the
-        ``form`` the venue uses (``"step"`` for OKX). Rows must already be in ascending order.
+        ``form`` the venue uses (``"step"`` for OKX). Rows must already be in ascending order. Other
+        keys of an entry (``symbol`` in newer ccxt versions, ...) are ignored like ``info``; numbers
+        must be numbers (ccxt returns floats), not strings.
         """
+        if not _listlike(tiers):
+            raise TypeError(f"tiers must be a list of ccxt tier dicts (fetch_leverage_tiers()[symbol]), got {reprlib.repr(tiers)}")
+        tiers = list(tiers)
+        if len(tiers) > MAX_TIERS:
+            raise ValueError(f"tiers must hold at most {MAX_TIERS:,} tiers (real tables have tens), got {len(tiers):,}")
         keys = ("minNotional", "maxNotional", "maintenanceMarginRate", "maxLeverage")
         rows = []
         for k, t in enumerate(tiers, start=1):
+            if not isinstance(t, Mapping):
+                raise TypeError(f"ccxt tier {k} must be a dict with {', '.join(keys)}, got {reprlib.repr(t)}")
             missing = [key for key in keys if key not in t]
             if missing:
-                raise ValueError(f"ccxt tier {k} is missing {', '.join(missing)}")
+                raise ValueError(f"ccxt tier {k} is missing {', '.join(missing)}: each entry needs {', '.join(keys)}")
             rows.append([t[key] for key in keys])
         return cls.from_rows(rows, **kwargs)
 
@@ -253,6 +299,7 @@ class TierTable:
         >>> [d.line(f"{key}_2").value for key in ("floor", "cap", "mmr", "max_leverage")] == t.rows()[1]
         True
         """
+        tiers = list(tiers) if _listlike(tiers) else tiers  # a generator is read once, for both
         table = cls.from_ccxt(tiers, **kwargs)
         lines = []
         for k, t in enumerate(tiers, start=1):
@@ -282,20 +329,29 @@ class TierTable:
     def from_csv(cls, text: str, **kwargs: Any) -> TierTable:
         """Parse CSV text with the header ``floor,cap,maintenance_margin_rate,max_leverage``.
 
-        An empty ``cap`` means unbounded; an empty ``max_leverage`` means not published. Table
-        fields (``basis``, ``form``, ``contract``, provenance) are keyword arguments.
+        An empty ``cap`` means unbounded; an empty ``max_leverage`` means not published. CSV is text,
+        so each cell is parsed as a number (``float``); a line with more or fewer cells than the
+        header is refused. A leading UTF-8 byte-order mark (Excel writes one) is ignored, so such a
+        file parses as without it. Table fields (``basis``, ``form``, ``contract``, provenance) are
+        keyword arguments.
         """
         if not isinstance(text, str):
             raise TypeError(f"text must be a str of CSV, got {type(text).__name__}")
-        reader = csv.DictReader(io.StringIO(text))
+        reader = csv.DictReader(io.StringIO(text.removeprefix(_BOM)))
         rows = []
         try:
             if reader.fieldnames is None or tuple(reader.fieldnames) != _CSV_COLUMNS:
                 raise ValueError(f"CSV header must be {','.join(_CSV_COLUMNS)}, got {reader.fieldnames}")
             for line, rec in enumerate(reader, start=2):
+                if len(rows) == MAX_TIERS:
+                    raise ValueError(f"text must hold at most {MAX_TIERS:,} tiers (real tables have tens), got more")
+                extra, missing = rec.get(None, []), [c for c in _CSV_COLUMNS if rec[c] is None]  # DictReader's
+                if extra or missing:  # restkey and restval
+                    raise ValueError(f"CSV line {line}: expected {len(_CSV_COLUMNS)} fields ({','.join(_CSV_COLUMNS)}), "
+                                     f"got {len(_CSV_COLUMNS) + len(extra) - len(missing)}")
                 try:
                     rows.append([None if rec[c].strip() == "" else float(rec[c]) for c in _CSV_COLUMNS])
-                except (ValueError, AttributeError):
+                except ValueError:
                     raise ValueError(f"CSV line {line}: every field must be a number, got {rec}") from None
         except csv.Error as e:  # e.g. a field beyond the csv module's size limit
             raise ValueError(f"text is not a tier table's CSV: {e}") from None
@@ -322,7 +378,7 @@ class TierTable:
         >>> float(t.maintenance_margin(250_000)), float(t.maintenance_margin(250_001))
         (1250.0, 2500.01)
         """
-        _check.one_of("form", form, ("continuous", "step"))
+        _check.option("form", form, ("continuous", "step"))
         return self if form == self.form else replace(self, form=form)
 
     def to_dict(self) -> dict[str, Any]:
@@ -457,10 +513,8 @@ class TierTable:
         >>> d.result, d.line("answer").why
         (10000000.0, 'the cap of tier 4, the last whose max leverage is at least 20x')
         """
-        if np.ndim(leverage):
-            raise ValueError("explain_max_size needs one leverage, not an array")
         lev = self._require_leverage()
-        x = float(_check.positive("leverage", leverage))
+        x = _check.one_number("leverage", leverage, _check.positive)
         if x > lev[0]:
             raise ValueError(f"leverage must be at most the table's highest max leverage {lev[0]:g}x, got {leverage!r}")
         lines, last = [], 0
@@ -603,10 +657,8 @@ class TierTable:
         >>> d.result, d.line("tier").why
         (1340.0, 'tier 3: 250,000 < 264,000 ≤ 1,000,000')
         """
-        if np.ndim(size) or np.ndim(unit_value):
-            raise ValueError("explain needs one size, not an array")
-        x = float(_check.nonnegative("size", size))
-        uv = float(_check.positive("unit_value", unit_value))
+        x = _check.one_number("size", size, _check.nonnegative)
+        uv = _check.one_number("unit_value", unit_value, _check.positive)
         k = int(self._index(np.asarray(x)))
         lo, hi = float(self.floors[k]), float(self.caps[k])
         le, ge = ("≤", "<") if self.closed == "left" else ("<", "≤")
@@ -691,30 +743,46 @@ class TierTable:
         )
 
 
-def _column(name: str, values: Sequence[Any]) -> FloatArray:
-    """One column of rows as floats: numbers only (no text, no bools: nothing is parsed or coerced)."""
+def _listlike(x: Any) -> bool:
+    """Whether ``x`` is a list of things (a list, tuple, array, generator), not text or a dict."""
+    return isinstance(x, Iterable) and not isinstance(x, (str, bytes, Mapping))
+
+
+def _column(name: str, values: Sequence[Any], open_ok: bool = False) -> FloatArray:
+    """One column of rows as floats: numbers only (no text, no bools: nothing is parsed or coerced),
+    finite and at most :data:`~tiermargin._check.LARGEST` in magnitude; with ``open_ok`` (caps)
+    ``None`` or ``inf`` is an unbounded tier (inf)."""
+    if len(values) > MAX_TIERS:
+        raise ValueError(f"{name} must hold at most {MAX_TIERS:,} tiers (real tables have tens), got {len(values):,}")
     for k, v in enumerate(values, start=1):
         if not isinstance(v, numbers.Real) or isinstance(v, (bool, np.bool_)):
-            raise ValueError(f"tier {k}: {name} must be a number, got {v!r} ({type(v).__name__})")
+            if not (open_ok and v is None):
+                raise ValueError(f"tier {k}: {name} must be a number, got {reprlib.repr(v)} ({type(v).__name__})")
     try:
-        return np.array(values, dtype=np.float64)
+        col = np.array([np.inf if v is None else v for v in values], dtype=np.float64)
     except OverflowError:
         raise ValueError(f"every tier's {name} must be a number within the float range, got one with "
                          f"{max(len(str(v)) for v in values)} digits") from None
+    allowed = np.abs(col) <= _check.LARGEST  # False for NaN and ±inf
+    if open_ok:
+        allowed |= col == np.inf
+    if not allowed.all():
+        k = int(np.argmin(allowed))
+        raise ValueError(f"tier {k + 1}: {name} must be finite (no NaN or inf) and at most {_check.LARGEST:g} "
+                         f"in magnitude, got {values[k]!r}")
+    return col
 
 
 def _validated_columns(
     floors: ArrayLike, caps: ArrayLike, mmr: ArrayLike, lev: ArrayLike | None
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray | None]:
-    f = np.array(floors, dtype=np.float64).ravel()
-    c = np.array(caps, dtype=np.float64).ravel()
-    r = np.array(mmr, dtype=np.float64).ravel()
+    f, c, r = (_column(name, np.asarray(x, dtype=object).ravel(), open_ok=name == "caps")
+               for name, x in (("floors", floors), ("caps", caps), ("mmr", mmr)))
     if not (f.size == c.size == r.size) or f.size == 0:
         raise ValueError("floors, caps and mmr must be non-empty and of equal length")
-    if np.any(np.isnan(f)) or np.any(np.isnan(c)) or np.any(np.isnan(r)):
-        raise ValueError("tier table must not contain NaN")
-    if not np.all(np.isfinite(f)) or not np.all(np.isfinite(c[:-1])):
-        raise ValueError("every floor, and every cap but the last, must be finite")
+    if np.isinf(c[:-1]).any():
+        k = int(np.argmax(np.isinf(c[:-1])))
+        raise ValueError(f"tier {k + 1}: only the last tier may be unbounded (cap None or inf), got cap {c[k]:g}")
     if f[0] != 0:
         raise ValueError(f"the first tier must start at 0, got floor {f[0]:g}")
     for k in range(f.size):
@@ -730,20 +798,20 @@ def _validated_columns(
         raise ValueError(f"tier {k + 1}: maintenance margin rate must be in (0, 1), got {r[k]:g}")
     if np.any(np.diff(r) < 0):
         k = int(np.argmax(np.diff(r) < 0))
-        raise ValueError(
-            f"tier {k + 2}: maintenance margin rate {r[k + 1]:g} decreases from {r[k]:g}"
-        )
+        raise ValueError(f"tier {k + 2}: maintenance margin rate {r[k + 1]:g} decreases from {r[k]:g}: "
+                         "rates must not decrease with size")
     if lev is None:
         return f, c, r, None
-    v = np.array(lev, dtype=np.float64).ravel()
+    v = _column("max_leverage", np.asarray(lev, dtype=object).ravel())
     if v.size != r.size:
         raise ValueError("max_leverage must have one value per tier")
-    if not np.all(np.isfinite(v)) or np.any(v <= 0):
-        k = int(np.argmax(~np.isfinite(v) | (v <= 0)))
+    if np.any(v <= 0):
+        k = int(np.argmax(v <= 0))
         raise ValueError(f"tier {k + 1}: max leverage must be a finite number > 0, got {v[k]:g}")
     if np.any(np.diff(v) > 0):
         k = int(np.argmax(np.diff(v) > 0))
-        raise ValueError(f"tier {k + 2}: max leverage {v[k + 1]:g} increases from {v[k]:g}")
+        raise ValueError(f"tier {k + 2}: max leverage {v[k + 1]:g} increases from {v[k]:g}: it must not "
+                         "increase with size")
     if np.any(1.0 / v <= r):
         k = int(np.argmax(1.0 / v <= r))
         raise ValueError(
@@ -767,9 +835,7 @@ def table_ids() -> list[str]:
 
 def table_info(table_id: str) -> dict[str, Any]:
     """The bundled record of a table: venue, symbol, source, date and any published figures."""
-    if table_id not in _bundled():
-        raise ValueError(f"table_id must be one of {', '.join(table_ids())}; got {table_id!r}")
-    return dict(_bundled()[table_id])
+    return dict(_bundled()[_check.option("table_id", table_id, table_ids())])
 
 
 def load_table(table_id: str) -> TierTable:
@@ -781,4 +847,4 @@ def load_table(table_id: str) -> TierTable:
     >>> float(t.maintenance_amount(264_000))
     1300.0
     """
-    return TierTable.from_dict(table_info(table_id))
+    return TierTable.from_dict({k: v for k, v in table_info(table_id).items() if k in _DICT_KEYS})
