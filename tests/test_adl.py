@@ -8,10 +8,12 @@ from strategies import positions
 
 from tiermargin import Contract, IsolatedPosition, TierTable
 from tiermargin.adl import (
+    TOLERANCE,
     adl_qty,
     binance_score,
     candidates,
     deleverage,
+    explain_queue,
     hyperliquid_score,
     lights,
     pnl_leverage_score,
@@ -158,7 +160,9 @@ def queues(draw):
     score = draw(st.lists(st.one_of(st.integers(0, 4).map(float), st.floats(-10, 10)), min_size=n, max_size=n))
     eligible = draw(st.lists(st.booleans(), min_size=n, max_size=n))
     side = draw(st.sampled_from(["long", "short"]))
-    need = draw(st.floats(0.01, 5e4))
+    # often exactly the eligible candidates' total, where rounding decides between "matched" and "unmatched"
+    total = float(np.sum(np.array(qty)[np.array(eligible)]))
+    need = draw(st.floats(0.01, 5e4) if total == 0 else st.one_of(st.floats(0.01, 5e4), st.just(total)))
     price = draw(st.floats(1, 1e5))
     contract = draw(st.sampled_from(CONTRACTS))
     return side, need, price, np.array(qty), np.array(entry), np.array(score), np.array(eligible), contract
@@ -170,10 +174,17 @@ def test_queue_fills_in_rank_order_within_sizes_and_the_request(q):
     r = deleverage(side, need, price, qty, entry, score, eligible, contract)
     assert np.all(r.qty > 0) and np.all(r.qty <= qty[r.who])  # never beyond a candidate's size
     assert np.all(eligible[r.who]) and len(set(r.who.tolist())) == r.who.size
-    assert r.qty.sum() <= need * (1 + 1e-12)  # at most the request
+    assert r.qty.sum() <= need * (1 + TOLERANCE + 1e-12)  # at most the request, and a rounding remainder
     assert r.unmatched >= 0
-    assert r.qty.sum() + r.unmatched == pytest.approx(need, rel=1e-12)
+    assert r.qty.sum() + r.unmatched == pytest.approx(need, rel=TOLERANCE)
     assert r.unmatched == pytest.approx(max(need - qty[eligible].sum(), 0.0), abs=1e-12 * need)  # returned, not dropped
+    # the tolerance (module docstring): no candidate keeps a remainder within TOLERANCE × need, and contracts are
+    # reported unmatched only when every eligible candidate is closed in full
+    left = np.zeros(qty.size)
+    left[r.who] = qty[r.who] - r.qty
+    assert not np.any((left > 0) & (left <= TOLERANCE * need))
+    if r.unmatched > 0:
+        assert set(r.who.tolist()) == set(np.flatnonzero(eligible)) and np.all(left == 0)
     # rank order: scores non-increasing, and everyone ahead of the last fill in the queue is closed in full
     assert np.all(np.diff(score[r.who]) <= 0)
     if r.who.size:
@@ -230,6 +241,22 @@ def test_counterparties_bear_exactly_the_shortfall_the_fund_could_not_pay(p, bey
     scale = float(c.value(adl_qty, mark)) + float(np.sum(c.value(r.qty, ce[r.who])))
     assert given_up == pytest.approx(shortfall, abs=1e-9 * scale)
     assert c.upnl(s, adl_qty, float(p.entry), bp.price) == pytest.approx(-float(p.margin) * adl_qty / q, rel=1e-9)
+
+
+def test_a_request_of_the_candidates_total_is_matched_not_left_to_rounding():
+    """Issue 19 #11 (ADL): deleveraging exactly the candidates' total reported ~1e-16 relative unmatched while the
+    last candidate kept a rounding remainder (the queue's running sum and the total rounded differently). A
+    remainder within TOLERANCE × qty is taken, so all are closed in full and nothing is unmatched."""
+    qty = np.array([0.1, 0.7, 0.1, 0.3, 0.5, 0.5, 0.2, 0.9])  # eight candidates: NumPy's sum pairs them up
+    need = 3.3000000000000003  # their total as Python adds them
+    r = deleverage("long", need, 100, qty, 90, np.arange(8, 0, -1))
+    assert r.unmatched == 0
+    assert r.who.tolist() == list(range(8)) and r.qty.tolist() == qty.tolist()
+    d = explain_queue("long", need, 100, qty, 90, np.arange(8, 0, -1))
+    assert [d.line(f"qty_{k}").value for k in range(1, 9)] == qty.tolist() and d.result == 0
+    # a candidate holding more than the request by more than the tolerance keeps the rest
+    r = deleverage("long", 1.0, 100, [1.0 + 1e-6], 90, [1.0])
+    assert r.qty.tolist() == [1.0] and r.unmatched == 0
 
 
 def test_candidates_run_out():

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-from strategies import positions, tier_tables
+from strategies import examples, positions, tier_tables
 
 import tiermargin as tm
 from tiermargin.adl import candidates, deleverage, explain_score, scores
@@ -73,7 +73,7 @@ def liquidations(draw):
     return log
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(liquidations())
 def test_every_step_explains_what_the_engine_did(log):
     for i in range(len(log.events)):
@@ -222,7 +222,7 @@ def test_the_drawdown_floor_lists_the_peak_of_the_window():
     assert at11.result == pytest.approx(840.0) == fund.balance
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(liquidations(), st.floats(0, 1e5))
 def test_a_row_fed_by_a_liquidation_step_derives_the_amount_from_the_step(log, start):
     fund, rows = RiskFund(start), []
@@ -251,7 +251,7 @@ def test_a_row_with_the_wrong_step_or_bad_input_names_the_parameter():
         fund.explain(0, log, 1)
     with pytest.raises(ValueError, match="row must be an index"):
         fund.explain(len(fund.entries))
-    with pytest.raises(ValueError, match="log and step are given together"):
+    with pytest.raises(ValueError, match="log and step must be given together"):
         fund.explain(0, log)
     with pytest.raises(ValueError, match="step must be an index"):
         fund.explain(0, log, 99)

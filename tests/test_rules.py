@@ -45,7 +45,7 @@ def test_compare_reports_a_refusal_instead_of_failing():
 
 
 def test_bybit_rounding_long_up_short_down_to_half_a_dollar():
-    # FORMULAS.md: "Bybit rounds a long's prices up and a short's down to the 0.5 tick".
+    # docs/formulas.md#price-rounding: Bybit rounds a long's prices up and a short's down to the 0.5 tick.
     b = preset("bybit")
     assert b.round_price(19_700.2, "long") == 19_700.5 and b.round_price(19_700.2, "short") == 19_700.0
     assert preset("binance-usdm").round_price(19_700.2, "long") == 19_700.2
@@ -65,7 +65,8 @@ def test_bad_rulebooks():
 
 # ---------------------------------------------------------------- alternatives
 def test_deribit_linear_rates():
-    # FORMULAS.md: Deribit linear perpetuals IM% = 2% + size·0.005%, MM% = 1% + size·0.005% (BTC).
+    # docs/formulas.md#continuous-alternatives-to-steps: Deribit linear perpetuals
+    # IM% = 2% + size·0.005%, MM% = 1% + size·0.005% (BTC).
     d = LinearSchedule.deribit_btc()
     assert d.initial_rate(100) == pytest.approx(0.02 + 100 * 0.00005)
     assert d.maintenance_rate(100) == pytest.approx(0.01 + 100 * 0.00005)

@@ -5,7 +5,8 @@ the loss (:meth:`tiermargin.riskfund.RiskFund.record` returns the shortfall), th
 position's remaining contracts against **opposite-side** positions, in ranking order, **at the bankruptcy
 price** of the liquidated position (BitMEX "Auto-Deleveraging": "the price at which a trader's positions
 are closed out is the bankruptcy price of the initial liquidated order"; Bybit and Binance likewise;
-Hyperliquid closes "at the previous mark price" — pass that price instead). ``reference/FORMULAS.md``, ADL.
+Hyperliquid closes "at the previous mark price" — pass that price instead).
+``docs/formulas.md#auto-deleveraging-adl``.
 
 **Rankings**, vectorized; :func:`scores` evaluates any of them for isolated positions at a mark price:
 
@@ -30,6 +31,14 @@ below their PnL at ``P``, ``Σ pnl_i − UPL_i(P)``, is ``−UPL(side, filled, P
 gets above ``P``. With ``P`` a mark beyond bankruptcy that is the liquidated position's negative equity on
 the deleveraged contracts: the counterparties bear exactly the loss the fund did not pay (deleverage
 :func:`adl_qty` ``= Q·shortfall/|loss|`` of ``Q`` contracts whose loss the fund paid only in part).
+
+**Rounding**. The queue is filled in binary floating point, as the risk fund's ledger is kept
+(:data:`tiermargin.riskfund.TOLERANCE`), so ``Σ fills + unmatched = qty`` holds to rounding, not exactly.
+The tolerance is the same, relative to the contracts to deleverage: a candidate that would keep at most
+``TOLERANCE × qty`` of its contracts (a rounding remainder, e.g. of ``0.1 + 0.2``) is closed in full, so
+the fills may exceed ``qty`` by that much; in exchange ``unmatched`` is never a rounding remainder left
+over while a candidate still holds contracts: it is > 0 only when every eligible candidate is closed in
+full (:func:`deleverage`).
 """
 
 from __future__ import annotations
@@ -46,7 +55,13 @@ from .contracts import LINEAR_USDT, Contract
 from .derivation import Derivation, Line, num
 from .isolated import IsolatedPosition
 from .isolated_derivations import _equity_lines, _mm_lines, _value_line
+from .riskfund import TOLERANCE as _FUND_TOLERANCE
 from .rules import Ranking
+
+TOLERANCE = _FUND_TOLERANCE
+"""Relative tolerance of the ADL queue, against the contracts to deleverage (the risk fund's,
+:data:`tiermargin.riskfund.TOLERANCE`): a candidate's remainder at most ``TOLERANCE × qty`` is taken with
+its fill (module docstring, "Rounding")."""
 
 
 def pnl_leverage_score(
@@ -141,7 +156,8 @@ def scores(positions: IsolatedPosition, mark: ArrayLike, ranking: Ranking = "pnl
         Mark price, > 0; broadcasts against the positions.
     ranking : {"pnl-leverage", "binance", "hyperliquid"}
     """
-    _check.one_of("ranking", ranking, get_args(Ranking))
+    _check.option("ranking", ranking, get_args(Ranking))
+    mark = _at_mark(positions, mark)
     upnl = positions.upnl(mark)
     if ranking == "binance":
         return binance_score(upnl, positions.margin, positions.maintenance_margin(mark))
@@ -154,8 +170,30 @@ def scores(positions: IsolatedPosition, mark: ArrayLike, ranking: Ranking = "pnl
 def candidates(positions: IsolatedPosition, mark: ArrayLike, liquidated_side: ArrayLike | str) -> NDArray[np.bool_]:
     """Which positions may be deleveraged against a liquidated ``liquidated_side`` position: those on the
     opposite side with an unrealized profit (> 0) at ``mark`` (see the module docstring)."""
-    s = _check.side("liquidated_side", liquidated_side)
-    return np.asarray((positions.side == -s) & (np.asarray(positions.upnl(mark)) > 0))
+    m = _at_mark(positions, mark)
+    s = _one_side("liquidated_side", liquidated_side)
+    return np.asarray((positions.side == -s) & (np.asarray(positions.upnl(m)) > 0))
+
+
+def _at_mark(positions: IsolatedPosition, mark: ArrayLike) -> FloatArray:
+    """``mark`` checked (> 0, broadcasting against ``positions``, checked to be IsolatedPosition(s))."""
+    if not isinstance(positions, IsolatedPosition):
+        raise TypeError(f"positions must be IsolatedPosition(s), got {type(positions).__name__}")
+    m = _check.positive("mark", mark)
+    try:
+        np.broadcast_shapes(m.shape, positions.shape)
+    except ValueError:
+        raise ValueError(f"mark must broadcast against the positions' shape {positions.shape}, got shape {m.shape}") \
+            from None
+    return m
+
+
+def _one_side(name: str, side: ArrayLike | str) -> FloatArray:
+    """One side (+1 or −1), not an array of them."""
+    s = _check.side(name, side)
+    if s.ndim:
+        raise ValueError(f"{name} must be one side, got {side!r}")
+    return s
 
 
 def lights(score: ArrayLike, candidate_qty: ArrayLike, eligible: ArrayLike | None = None) -> NDArray[np.intp]:
@@ -200,7 +238,8 @@ class Deleveraging(NamedTuple):
     pnl : array
         PnL each counterparty realizes on those contracts against its entry, in the settle currency.
     unmatched : float
-        Contracts left when the candidates ran out (0 when the queue filled the request).
+        Contracts left when the candidates ran out (0 when the queue filled the request): > 0 only when
+        every eligible candidate is closed in full.
     """
 
     who: NDArray[np.intp]
@@ -228,6 +267,11 @@ def deleverage(
     liquidated at 650 is matched with the first in the queue (10 contracts, fully closed) and 10 of the
     second's 20.
 
+    Rounding (module docstring): a candidate that would keep at most :data:`TOLERANCE` ``× qty`` contracts
+    is closed in full, so the fills add up to ``qty − unmatched`` within ``TOLERANCE × qty`` (above it by at
+    most that), and ``unmatched`` > 0 only when every eligible candidate is closed in full: when ``qty``
+    is the candidates' total, nothing is reported unmatched while one of them keeps a rounding remainder.
+
     Parameters
     ----------
     side : "long" or "short" (or +1/-1)
@@ -249,23 +293,18 @@ def deleverage(
     >>> r.who.tolist(), r.qty.tolist(), r.pnl.tolist(), r.unmatched
     ([1, 4], [10.0, 10.0], [500.0, 500.0], 0.0)
     """
-    s = _check.side("side", side)
-    if s.ndim:
-        raise ValueError(f"side must be one side, got {side!r}")
-    need = float(_check.positive("qty", qty))
-    price = float(_check.positive("bankruptcy_price", bankruptcy_price))
-    order, cq = _queue(score, candidate_qty, eligible)
-    entry = _check.positive("candidate_entry", candidate_entry)
-    try:
-        entry = np.broadcast_to(entry, cq.shape)
-    except ValueError:
-        raise ValueError("candidate_entry must broadcast with candidate_qty and score") from None
-    ahead = np.concatenate(([0.0], np.cumsum(cq[order])[:-1]))  # contracts before each in the queue
+    s, need, price, order, cq, entry = _checked_queue(side, qty, bankruptcy_price, candidate_qty, candidate_entry,
+                                                      score, eligible, contract)
+    queued = cq[order]
+    through = np.concatenate(([0.0], np.cumsum(queued)))  # contracts before each in the queue, then the total
+    fill = np.minimum(queued, np.maximum(need - through[:-1], 0.0))
+    dust = (fill > 0) & (queued - fill <= TOLERANCE * need)  # a remainder within the tolerance is taken too
+    fill[dust] = queued[dust]
     take = np.zeros(cq.shape)
-    take[order] = np.minimum(cq[order], np.maximum(need - ahead, 0.0))
+    take[order] = fill
     pnl = np.asarray(contract.upnl(-s, take, entry, price))
     who = order[take[order] > 0]
-    return Deleveraging(who, take[who], price, pnl[who], max(need - float(cq[order].sum()), 0.0))
+    return Deleveraging(who, take[who], price, pnl[who], max(need - float(through[-1]), 0.0))
 
 
 def adl_qty(closed: ArrayLike, shortfall: ArrayLike, loss: ArrayLike) -> float | FloatArray:
@@ -284,7 +323,7 @@ def adl_qty(closed: ArrayLike, shortfall: ArrayLike, loss: ArrayLike) -> float |
     closed : float or array
         Contracts the liquidation step closed, > 0.
     shortfall : float or array
-        What the fund did not pay, in [0, |loss|].
+        What the fund did not pay, in ``[0, |loss|]``.
     loss : float or array
         The step's result against the bankruptcy price, < 0.
 
@@ -303,6 +342,25 @@ def adl_qty(closed: ArrayLike, shortfall: ArrayLike, loss: ArrayLike) -> float |
     if np.any(s > lost * (1 + 1e-12)):
         raise ValueError(f"shortfall must not exceed |loss|, got shortfall {shortfall!r} and loss {loss!r}")
     return _check.scalar_or_array(c * np.minimum(s / lost, 1.0))
+
+
+def _checked_queue(side: ArrayLike | str, qty: float, bankruptcy_price: float, candidate_qty: ArrayLike,
+                   candidate_entry: ArrayLike, score: ArrayLike, eligible: ArrayLike | None, contract: Contract
+                   ) -> tuple[FloatArray, float, float, NDArray[np.intp], FloatArray, FloatArray]:
+    """:func:`deleverage`'s arguments checked: the side, the request, the price, the queue order, the
+    candidates' contracts and their entries broadcast to them."""
+    s = _one_side("side", side)
+    need = _check.one_number("qty", qty, _check.positive)
+    price = _check.one_number("bankruptcy_price", bankruptcy_price, _check.positive)
+    if not isinstance(contract, Contract):
+        raise TypeError(f"contract must be a Contract, got {type(contract).__name__}")
+    order, cq = _queue(score, candidate_qty, eligible)
+    entry = _check.positive("candidate_entry", candidate_entry)
+    try:
+        entry = np.broadcast_to(entry, cq.shape)
+    except ValueError:
+        raise ValueError("candidate_entry must broadcast with candidate_qty and score") from None
+    return s, need, price, order, cq, entry
 
 
 def _queue(score: ArrayLike, candidate_qty: ArrayLike, eligible: ArrayLike | None) -> tuple[NDArray[np.intp], FloatArray]:
@@ -375,7 +433,7 @@ def explain_score(positions: IsolatedPosition, mark: float, ranking: Ranking = "
     >>> d.result == float(scores(p, 500)[0]), d.lines[-1].why
     (True, 'PnL% ≥ 0: multiplied; rank 1 of 2 in the queue')
     """
-    _check.one_of("ranking", ranking, get_args(Ranking))
+    _check.option("ranking", ranking, get_args(Ranking))
     if not isinstance(positions, IsolatedPosition):
         raise TypeError(f"positions must be IsolatedPosition(s), got {type(positions).__name__}")
     if np.ndim(mark):
@@ -467,14 +525,18 @@ def explain_adl_qty(closed: float, shortfall: float, loss: float) -> Derivation:
     10 × 300 ÷ 1,500
     True
     """
-    c, s, lost = float(closed), float(shortfall), -float(loss)
+    c, s, lost = (_check.one_number(name, x)
+                  for name, x in (("closed", closed), ("shortfall", shortfall), ("loss", loss)))
+    adl_qty(c, s, lost)  # the checks of adl_qty: closed > 0, loss < 0, shortfall in [0, |loss|]
+    lost = -lost
     share = s / lost
     lines = (Line("adl_share", "a = shortfall ÷ |loss|", f"{num(s)} ÷ {num(lost)}", share,
                   "the share of the loss the fund did not pay"),
              Line("adl_qty", "ADL = ΔQ × shortfall ÷ |loss|", f"{num(c)} × {num(s)} ÷ {num(lost)}", c * s / lost,
                   "closed against the queue at B; the rest is sold in the market, its loss what the fund paid"))
     return Derivation("Contracts to deleverage", lines, "the venue sells the share of the contracts whose loss the "
-                      "fund pays and deleverages the rest at the bankruptcy price", "reference/FORMULAS.md, 'ADL'")
+                      "fund pays and deleverages the rest at the bankruptcy price",
+                      "docs/formulas.md#auto-deleveraging-adl")
 
 
 def _queue_order(score: ArrayLike, candidate_qty: ArrayLike, eligible: ArrayLike | None) -> tuple[list[int], FloatArray]:
@@ -512,11 +574,11 @@ def explain_queue(side: str, qty: float, bankruptcy_price: float, candidate_qty:
     >>> d.result
     0.0
     """
-    s = float(_check.side("side", side))
-    need, price = float(qty), float(bankruptcy_price)
-    order, cq = _queue_order(score, candidate_qty, eligible)
+    side_, need, price, _, cq, entry = _checked_queue(side, qty, bankruptcy_price, candidate_qty, candidate_entry,
+                                                      score, eligible, contract)
+    s = float(side_)
+    order, _ = _queue_order(score, candidate_qty, eligible)
     sc = np.broadcast_to(np.asarray(score, dtype=float), cq.shape)
-    entry = np.broadcast_to(np.asarray(candidate_entry, dtype=float), cq.shape)
     ahead: dict[int, float] = {}
     total = 0.0
     for i in order:
@@ -532,10 +594,14 @@ def explain_queue(side: str, qty: float, bankruptcy_price: float, candidate_qty:
             continue
         a = ahead[i]
         take = min(float(cq[i]), max(need - a, 0.0))
+        dust = 0 < take < cq[i] and cq[i] - take <= TOLERANCE * need
         lines += [Line(f"ahead_{k}", "ahead = Σ contracts before it in the queue", "", a),
                   Line(f"qty_{k}", "qty = min(q, max(need − ahead, 0))",
-                       f"min({num(cq[i])}, max({num(need)} − {num(a)}, 0))", take,
-                       f"candidate {k}: " + ("closed in full" if take == cq[i] else "in part" if take else "not reached"))]
+                       f"min({num(cq[i])}, max({num(need)} − {num(a)}, 0))", float(cq[i]) if dust else take,
+                       f"candidate {k}: " + ("closed in full: it would keep a rounding remainder (≤ TOLERANCE × need)"
+                                             if dust else "closed in full" if take == cq[i] else "in part" if take
+                                             else "not reached"))]
+        take = float(cq[i]) if dust else take
         if contract.kind == "linear":
             pnl = contract.sigma * sc_side * take * fv * (price - entry[i])
             lines.append(Line(f"pnl_{k}", "PnL = s_c × qty × FV × (B − EP)",

@@ -76,7 +76,7 @@ from .liquidation import (_NUDGE, _equity_after_fill, _is_backstop, _partial_kee
 from .markprice import mark_price
 from .orderbook import Book
 from .riskfund import DAY, HOUR, RiskFund
-from .rules import Policy, Ranking, Rulebook, Settlement, preset
+from .rules import Policy, Ranking, Rulebook, Settlement, _open_rate, preset
 from .tiers import TierTable
 from .waterfall import DAY_START, _clock, _seed, traders
 
@@ -91,6 +91,8 @@ NO_TIERS = "no tiers (tier 1's rate and leverage at every size)"
 FUND_SHARE = 0.02
 """Default risk fund as a share of open interest (Binance's fund, about 1 billion USD, against tens of
 billions of open interest, is a few per cent; a teaching value)."""
+DRAWN: tuple[str, ...] = ("n", "price", "seed", "cross_share", "wallet", "median_usd", "max_leverage")
+"""The :func:`population` arguments a :class:`Population` keeps (``draw``) to repeat its draw."""
 
 
 # ---------------------------------------------------------------------- the traders
@@ -126,6 +128,9 @@ class Population:
         if cross.dtype != np.bool_ or cross.shape != self.positions.shape:
             raise ValueError(f"cross must be booleans, one per trader ({self.positions.shape[0]}), "
                              f"got {cross.dtype} of shape {cross.shape}")
+        if not isinstance(self.draw, Mapping) or not set(self.draw) <= set(DRAWN):
+            raise ValueError(f"draw must be a mapping of population() arguments ({', '.join(DRAWN)}), "
+                             f"got {self.draw!r}")
         object.__setattr__(self, "cross", cross)
 
     def __len__(self) -> int:
@@ -209,22 +214,23 @@ def population(
     median_usd : float
         Median position in USD at ``price`` (converted to the table's size unit), > 0.
     max_leverage : float
-        Highest leverage drawn, > 0 (and at most the tier's).
+        Highest leverage drawn, >= 1 (and at most the tier's).
     """
     book = preset(rules) if isinstance(rules, str) else rules
     if not isinstance(book, Rulebook):
         raise TypeError(f"rules must be a Rulebook or a preset id, got {type(rules).__name__}")
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"n must be an integer >= 1 (a population cannot be empty), got {n!r}")
-    share = float(_check.finite("cross_share", cross_share))
+    share = _check.one_number("cross_share", cross_share)
     if not 0 <= share <= 1:
         raise ValueError(f"cross_share must be in [0, 1], got {cross_share!r}")
-    top = float(_check.finite("wallet", wallet))
+    top = _check.one_number("wallet", wallet)
     if top < 1:
         raise ValueError(f"wallet must be >= 1 (a multiple of the initial margin), got {wallet!r}")
     table = book.table
-    median = float(table.size_at_usd(_check.positive("median_usd", median_usd), _check.positive("price", price)))
-    base = traders(table, int(n), price, seed, median_notional=median, max_leverage=max_leverage)
+    p = _check.one_number("price", price, _check.positive)
+    median = float(table.size_at_usd(_check.one_number("median_usd", median_usd, _check.positive), p))
+    base = traders(table, int(n), p, seed, median_notional=median, max_leverage=max_leverage)
     rng = np.random.default_rng([_seed(seed), 1])
     cross = rng.random(int(n)) < share
     multiple = np.where(cross, np.exp(rng.random(int(n)) * math.log(top)), 1.0)
@@ -261,19 +267,30 @@ class Shock:
     at: float = 8 * HOUR
 
     def __post_init__(self) -> None:
-        _check.one_of("kind", self.kind, get_args(ShockKind))
+        _check.option("kind", self.kind, get_args(ShockKind))
         if self.kind == "whale":
-            object.__setattr__(self, "size", float(_check.positive("size", self.size)))
+            object.__setattr__(self, "size", _check.one_number("size", self.size, _check.positive))
         else:
-            v = float(_check.finite("size", self.size))
+            v = _check.one_number("size", self.size)
             if not 0 < v < 1:
                 raise ValueError(f"size must be a drop in (0, 1) for a {self.kind!r} shock (less than 100 %), "
                                  f"got {self.size!r}")
             object.__setattr__(self, "size", v)
-        object.__setattr__(self, "at", float(_check.nonnegative("at", self.at)))
+        object.__setattr__(self, "at", _check.one_number("at", self.at, _check.nonnegative))
 
     def order(self, book: Book) -> float:
-        """USD notional of the shock's own sell order on this venue (0 for a market-wide drop)."""
+        """USD notional of the shock's own sell order on this venue (0 for a market-wide drop).
+
+        Raises
+        ------
+        ValueError
+            For a ``"venue"`` drop on an infinitely deep book, which no sale moves.
+        """
+        if not isinstance(book, Book):
+            raise TypeError(f"book must be a Book, got {type(book).__name__}")
+        if self.kind == "venue" and not book.has_impact:
+            raise ValueError(f"book must have a finite depth for a 'venue' shock (no sale drops an infinitely deep "
+                             f"book by {self.size:.0%}), got {book!r}")
         if self.kind == "market":
             return 0.0
         return self.size if self.kind == "whale" else book.order_for(self.size)
@@ -287,12 +304,17 @@ class Shock:
 def fair_prices(times: FloatArray, price: float, volatility: float, seed: int, shock: Shock) -> FloatArray:
     """Other venues' price at ``times`` (seconds from the start): a seeded geometric random walk of
     annualized ``volatility`` from ``price``, times ``1 − size`` from the shock on for a ``"market"`` shock."""
-    p = float(_check.positive("price", price))
-    vol = float(_check.nonnegative("volatility", volatility))
+    t = _check.finite("times", times)
+    if t.ndim != 1 or (np.diff(t) < 0).any():
+        raise ValueError(f"times must be one-dimensional and sorted in increasing order, got {times!r}")
+    p = _check.one_number("price", price, _check.positive)
+    vol = _check.one_number("volatility", volatility, _check.nonnegative)
+    if not isinstance(shock, Shock):
+        raise TypeError(f"shock must be a Shock, got {type(shock).__name__}")
     rng = np.random.default_rng(_seed(seed))
-    dt = np.diff(times, prepend=times[0])
-    walk = np.cumsum(vol * np.sqrt(dt / (365 * DAY)) * rng.standard_normal(times.size))
-    drop = np.where(times >= shock.at, math.log1p(-shock.size), 0.0) if shock.kind == "market" else 0.0
+    dt = np.diff(t, prepend=t[0])
+    walk = np.cumsum(vol * np.sqrt(dt / (365 * DAY)) * rng.standard_normal(t.size))
+    drop = np.where(t >= shock.at, math.log1p(-shock.size), 0.0) if shock.kind == "market" else 0.0
     return p * np.exp(walk + drop)
 
 
@@ -408,7 +430,10 @@ class Cascade:
         >>> print(c.explain("multiplier").line("multiplier").text())  # doctest: +ELLIPSIS
         multiplier = (shock order + liquidated) ÷ (shock order + alone) = ... ÷ ... = ... (> 1: the book amplified the shock)
         """
-        _check.one_of("what", what, EXPLAINED)
+        _check.option("what", what, EXPLAINED)
+        for name, text in (("label", label), ("versus_label", versus_label)):
+            if not isinstance(text, str):
+                raise TypeError(f"{name} must be text (a str), got {text!r}")
         lines = self._explained(what, label, "")
         title = {"multiplier": "Cascade multiplier", "notional": "Notional liquidated (USD)",
                  "fund_loss": "Fund loss"}[what] + f" of {label} ({self.shock})"
@@ -483,6 +508,8 @@ class Cascade:
 
     def table(self, only_active: bool = True) -> list[dict[str, float]]:
         """The per-step table (:data:`COLUMNS`), one dict a step; ``only_active``: steps with liquidations."""
+        if not isinstance(only_active, (bool, np.bool_)):
+            raise TypeError(f"only_active must be True or False, got {only_active!r}")
         cols = (self.times, self.last, self.index, self.mark, self.closed, self.notional, self.hit, self.fund,
                 self.adl, self.adl_fills, self.uncovered)
         keep = np.flatnonzero(self.closed > 0) if only_active else np.arange(self.times.size)
@@ -719,36 +746,45 @@ def run(
     if policy is None and rules.policy is None:
         raise ValueError(f"policy: rulebook {rules.id!r} has no liquidation policy; pass policy=")
     procedure = _procedure(rules if policy is None else policy, fraction, settlement)
-    ranking = ranking or rules.adl or "pnl-leverage"
-    _check.one_of("ranking", ranking, get_args(Ranking))
-    _check.one_of("mark", mark, get_args(MarkRule))
-    w = float(_check.positive("window", window))
-    beta = float(_check.finite("arbitrage", arbitrage))
+    if ranking is None:
+        ranking = rules.adl or "pnl-leverage"
+    _check.option("ranking", ranking, get_args(Ranking))
+    _check.option("mark", mark, get_args(MarkRule))
+    if not isinstance(baseline, (bool, np.bool_)):
+        raise TypeError(f"baseline must be True or False, got {baseline!r}")
+    w = _check.one_number("window", window, _check.positive)
+    beta = _check.one_number("arbitrage", arbitrage)
     if not 0 <= beta <= 1:
         raise ValueError(f"arbitrage must be in [0, 1], got {arbitrage!r}")
     if fund is None:
         fund = RiskFund(FUND_SHARE * float(np.sum(population.positions.value(population.positions.entry))))
     elif not isinstance(fund, RiskFund):
-        fund = RiskFund(float(_check.nonnegative("fund", fund)))
-    length, dt = float(_check.positive("duration", duration)), float(_check.positive("step", step))
+        fund = RiskFund(_check.one_number("fund", fund, _check.nonnegative))
+    length = _check.one_number("duration", duration, _check.positive)
+    dt = _check.one_number("step", step, _check.positive)
+    if dt > length:
+        raise ValueError(f"step must be at most the duration ({length:,.0f} s), got {dt:,.0f} s")
     if length / dt > 1_000_000:
         raise ValueError(f"step: {length / dt:,.0f} steps is too many (at most 1,000,000); use a longer step")
     if shock.at > length:
-        raise ValueError(f"shock: at {shock.at:,.0f} s is after the end of the run ({length:,.0f} s)")
+        raise ValueError(f"shock: at {shock.at:,.0f} s must be at most the duration of the run ({length:,.0f} s)")
+    order = shock.order(book)
     times = np.arange(0.0, length + dt / 2, dt)
     start = float(np.median(population.positions.entry)) if price is None else price
     fair = fair_prices(times, start, volatility, seed, shock)
     args = (procedure, ranking, mark, w, beta)
-    out = _simulate(population, shock, book, *args, copy.deepcopy(fund), times, fair)
+    out = _simulate(population, shock, book, *args, copy.deepcopy(fund), times, fair, order)
     if not baseline:
         return out
-    calm = _simulate(population, shock, Book(math.inf, book.half_life), *args, copy.deepcopy(fund), times, fair)
+    calm = _simulate(population, shock, Book(math.inf, book.half_life), *args, copy.deepcopy(fund), times, fair, order)
     return replace(out, baseline=float(calm.notional.sum()))
 
 
 def _simulate(pop: Population, shock: Shock, book: Book, procedure: _Procedure, ranking: Ranking,
               mark_rule: MarkRule, window: float, beta: float, ledger: RiskFund, times: FloatArray,
-              fair: FloatArray) -> Cascade:
+              fair: FloatArray, order: float) -> Cascade:
+    """One run along ``fair`` in ``book``; ``order``: the shock's own sale in the run's book (the baseline,
+    in a book without impact, reports the same shock)."""
     p = pop.positions
     n, T = len(pop), times.size
     st = _State(np.array(p.side, dtype=np.float64), np.array(p.qty, dtype=np.float64),
@@ -795,7 +831,7 @@ def _simulate(pop: Population, shock: Shock, book: Book, procedure: _Procedure, 
         rec["fund"][k] = ledger.balance
     return Cascade(DAY_START + times, rec["last"], rec["index"], rec["mark"], rec["basis"], rec["fill"], rec["closed"],
                    rec["notional"], hit, rec["market"], rec["fund"], rec["adl"], fills, rec["uncovered"], first,
-                   st.qty, st.margin, st.cash, ledger, pop, shock, book, shock.order(book),
+                   st.qty, st.margin, st.cash, ledger, pop, shock, book, order,
                    start_fund=ledger.start_balance)
 
 
@@ -885,7 +921,9 @@ def _deleverage(st: _State, p: IsolatedPosition, liquidated: float, qty: FloatAr
 def flat_table(table: TierTable, rate: float, max_leverage: float | None = None) -> TierTable:
     """``table`` with one flat maintenance margin rate for every size (same contract and basis), and
     ``max_leverage`` for every size (None: not published)."""
-    r = float(_check.rate("rate", rate, low_open=True))
+    if not isinstance(table, TierTable):
+        raise TypeError(f"table must be a TierTable, got {type(table).__name__}")
+    r = _check.one_number("rate", rate, _open_rate)
     return TierTable.single(r, max_leverage, contract=table.contract, basis=table.basis, form=table.form,
                             symbol=f"flat {r:.2%}", venue=table.venue)
 
@@ -903,7 +941,13 @@ def variants(population: Population, axis: str, book: Book = Book(), policy: Pol
     (:attr:`~tiermargin.rules.Rulebook.settlement`). ``"mark"``: liquidating on the smoothed mark vs on
     the last price. ``"book"``: ``book`` vs one a tenth as deep.
     """
-    _check.one_of("axis", axis, AXES)
+    if not isinstance(population, Population):
+        raise TypeError(f"population must be a Population (see cascade.population), got {type(population).__name__}")
+    _check.option("axis", axis, AXES)
+    if not isinstance(book, Book):
+        raise TypeError(f"book must be a Book, got {type(book).__name__}")
+    if policy is not None and not isinstance(policy, Rulebook):
+        _check.option("policy", policy, get_args(Policy))
     t = population.table
     if axis == "tiers":
         return {"tiered": (population, {}),
@@ -914,9 +958,10 @@ def variants(population: Population, axis: str, book: Book = Book(), policy: Pol
     if axis == "form":
         return {form: (population.with_table(t.with_form(form)), {}) for form in ("continuous", "step")}
     if axis == "policy":
-        stepwise = policy or population.rules.policy
+        stepwise = population.rules.policy if policy is None else policy
         if stepwise is None or stepwise == "full":
-            raise ValueError("policy: pass a stepwise policy to compare with full liquidation")
+            raise ValueError(f"policy must be a stepwise policy (not 'full') to compare with full liquidation; got "
+                             f"{policy!r} with rulebook {population.rules.id!r}'s policy {population.rules.policy!r}")
         same = {"settlement": population.rules.settlement}
         first = {"policy": population.rules} if policy is None else {"policy": policy, **same}
         return {f"stepwise ({stepwise})": (population, first), "full": (population, {"policy": "full", **same})}
@@ -960,11 +1005,12 @@ def sweep(
     Each seed draws a population (:func:`population`, seed ``s``) and a fair-price walk (``seed=s``);
     every row holds the axis, variant, shock, seed and the run's :meth:`Cascade.summary`.
     """
-    if isinstance(seeds, (int, np.integer)) or not len(seeds):
+    if np.ndim(seeds) != 1 or not len(seeds):
         raise ValueError(f"seeds must be a non-empty sequence of integers, got {seeds!r}")
-    grid = list(shocks)
+    seeds = [_seed(s) for s in seeds]
+    grid = list(shocks) if isinstance(shocks, Iterable) else []
     if not grid or not all(isinstance(s, Shock) for s in grid):
-        raise ValueError("shocks must be a non-empty iterable of Shock")
+        raise ValueError(f"shocks must be a non-empty iterable of Shock, got {shocks!r}")
     rows = []
     for seed in seeds:
         pop = population(rules, n, seed=seed)

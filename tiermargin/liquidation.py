@@ -21,7 +21,7 @@ Hyperliquid documents a procedure of its own (``policy="hyperliquid"``, paramete
   executing market orders"): the trader's closed share is settled at the bankruptcy price ``B`` — its
   share of the margin is used up — and the venue sells it in the market at the fill ``F``. A fill
   better than ``B`` leaves a **surplus** for the risk fund; a worse fill is a **loss** the fund covers:
-  ``UPL(closed, B, F)`` (``reference/FORMULAS.md``, "Stepwise liquidation").
+  ``UPL(closed, B, F)`` (``docs/formulas.md#settlement``).
 * ``"fill"`` (Hyperliquid: "Unlike CEXs there is no clearance fee on liquidations", "allows the
   liquidated user to keep any remaining margin"): the closed contracts are settled at the fill, so the
   trader keeps what margin the fill leaves and the fund gains nothing. Only a fill worse than the step's
@@ -95,16 +95,27 @@ class Execution:
     depth: float = 50_000_000.0
 
     def __post_init__(self) -> None:
-        _check.one_of("model", self.model, ("bankruptcy", "mark", "impact"))
-        _check.positive("depth", self.depth)
+        _check.option("model", self.model, ("bankruptcy", "mark", "impact"))
+        _check.one_number("depth", self.depth, _check.positive)
 
     def price(self, pos: IsolatedPosition, qty: float, mark: float, bankruptcy: float) -> float:
-        """Average fill price of closing ``qty`` contracts of ``pos`` at ``mark``."""
-        return self.fill_price(pos.table.contract, float(pos.side), qty, mark, bankruptcy)
+        """Average fill price of closing ``qty`` contracts (> 0, at most the position's) of ``pos`` at ``mark``."""
+        if not isinstance(pos, IsolatedPosition) or np.ndim(pos.qty):
+            raise TypeError(f"pos must be a single IsolatedPosition, got {type(pos).__name__}")
+        q = _check.one_number("qty", qty, _check.positive)
+        if q > float(pos.qty):
+            raise ValueError(f"qty must be at most the position's {float(pos.qty):,.10g} contracts, got {qty!r}")
+        return self.fill_price(pos.table.contract, float(pos.side), q, mark, bankruptcy)
 
     def fill_price(self, contract: Contract, side: float, qty: float, mark: float, bankruptcy: float) -> float:
-        """Average fill price of closing ``qty`` contracts of ``contract`` held on ``side`` (+1 long,
-        −1 short) at ``mark``; ``bankruptcy`` is the price the closed contracts are settled at."""
+        """Average fill price of closing ``qty`` contracts (> 0) of ``contract`` held on ``side`` (+1 long,
+        −1 short) at ``mark`` (> 0); ``bankruptcy`` (> 0) is the price the closed contracts are settled at."""
+        if not isinstance(contract, Contract):
+            raise TypeError(f"contract must be a Contract, got {type(contract).__name__}")
+        side = _check.one_number("side", _check.side("side", side))
+        qty = _check.one_number("qty", qty, _check.positive)
+        mark = _check.one_number("mark", mark, _check.positive)
+        bankruptcy = _check.one_number("bankruptcy", bankruptcy, _check.positive)
         if self.model == "bankruptcy":
             return bankruptcy
         if self.model == "mark":
@@ -251,8 +262,7 @@ class LiquidationLog(_EventLog):
         >>> [d.line(f"item_{k}").value for k in range(1, len(log.events) + 1)] == [e.tier_after for e in log.events]
         True
         """
-        if what not in ("tier", "left"):
-            raise ValueError(f"what must be 'tier' or 'left', got {what!r}")
+        _check.option("what", what, ("tier", "left"))
         lines: list[Line] = []
         for k in range(len(self.events)):
             lines += [replace(ln, key=f"step{k + 1}_{ln.key}") for ln in self.explain(k).lines]
@@ -287,6 +297,7 @@ class LiquidationLog(_EventLog):
         >>> abs(log.explain_equity(55_000).result - log.trader_equity(55_000)) < 1e-6
         True
         """
+        p = _check.one_number("price", price, _check.positive)
         if not self.events:
             raise ValueError("the log has no step: the equity is the position's own (position.explain('equity'))")
         d = self.explain(len(self.events) - 1)
@@ -299,7 +310,7 @@ class LiquidationLog(_EventLog):
                 d.rule, d.source)
         k = d.line_number("margin_after")
         f = self.final
-        upl = _upl_line("upl", f.table.contract, float(f.side), float(f.qty), float(f.entry), float(price),
+        upl = _upl_line("upl", f.table.contract, float(f.side), float(f.qty), float(f.entry), p,
                         "UPL", "a = EP, b = the price", "Q_keep")
         m = float(d.lines[k - 1].value)
         return Derivation("The trader's equity after the liquidation", (
@@ -323,7 +334,8 @@ class LiquidationLog(_EventLog):
     def trader_equity(self, price: float) -> float:
         """The trader's remaining equity at ``price``: the surviving position's, or what a close paid
         back (:attr:`returned`)."""
-        return self.returned if self.final is None else float(self.final.equity(price))
+        p = _check.one_number("price", price, _check.positive)
+        return self.returned if self.final is None else float(self.final.equity(p))
 
 
 @dataclass(frozen=True, repr=False)
@@ -371,13 +383,13 @@ def _procedure(policy: Policy | Rulebook, fraction: float | None, settlement: Se
             raise ValueError(f"rulebook {policy.id!r} has no liquidation policy (its sources are silent); "
                              f"pass policy= one of {POLICIES}")
         return _Procedure(policy.policy, policy.fraction, policy.settlement, policy.partial)
-    _check.one_of("policy", policy, POLICIES)
+    _check.option("policy", policy, POLICIES)
     if (policy == "fraction") != (fraction is not None):
         raise ValueError("fraction is required exactly when policy is 'fraction'")
     if fraction is not None:
         fraction = _check_fraction(fraction)
     chosen = ("fill" if policy == "hyperliquid" else "bankruptcy") if settlement is None else settlement
-    _check.one_of("settlement", chosen, SETTLEMENTS)
+    _check.option("settlement", chosen, SETTLEMENTS)
     return _Procedure(policy, fraction, chosen, PartialLiquidation() if policy == "hyperliquid" else None)
 
 
@@ -592,8 +604,8 @@ def liquidate(
     procedure = _procedure(policy, fraction, settlement)
     t, m = _check.path(times, marks)
     _check_execution(execution)
-    orders = float(_check.nonnegative("orders_requirement", orders_requirement))
-    last = None if last_partial is None else float(_check.finite("last_partial", last_partial))
+    orders = _check.one_number("orders_requirement", orders_requirement, _check.nonnegative)
+    last = None if last_partial is None else _check.one_number("last_partial", last_partial)
 
     prior = last
     pos: IsolatedPosition | None = position
@@ -670,7 +682,7 @@ _POLICY_RULE: dict[str, str] = {
     "hyperliquid": "Hyperliquid's procedure (tiermargin.rules.PartialLiquidation)",
     "full": "closed in full in one order",
 }
-_POLICY_SOURCE = ("source articles (CoinW; OKX, Bybit, BitMEX, HTX), reference/FORMULAS.md 'Stepwise liquidation'; "
+_POLICY_SOURCE = ("source articles (CoinW; OKX, Bybit, BitMEX, HTX), docs/formulas.md#stepwise-liquidation; "
                   "tiermargin.liquidation module docstring")
 _HYPERLIQUID_SOURCE = ("Hyperliquid Docs 'Liquidations'; Hyperliquid Announcements post 307 "
                        "(tiermargin.rules.PartialLiquidation)")
@@ -714,6 +726,11 @@ def surplus_lines(contract: Contract, side: float, closed: float, settlement_pri
     >>> [ln.text() for ln in surplus_lines(LINEAR_USDT, 1.0, 2.0, 57_000, 56_900)]
     ['surplus = s × ΔQ × FV × (b − a) = 1 × 2 × 1 × (56,900 − 57,000) = −200 (a = S, b = F: the fund pays a loss)']
     """
+    if not isinstance(contract, Contract):
+        raise TypeError(f"contract must be a Contract, got {type(contract).__name__}")
+    side = _check.one_number("side", _check.side("side", side))
+    closed, settlement_price, fill = (_check.one_number(name, x, _check.positive) for name, x in (
+        ("closed", closed), ("settlement_price", settlement_price), ("fill", fill)))
     line = _upl_line("surplus", contract, side, closed, settlement_price, fill, "surplus")
     why = "a = S, b = F: " + ("the fund keeps a surplus" if line.value > 0 else "the fund pays a loss"
                               if line.value < 0 else "nothing for the fund")
@@ -1102,8 +1119,8 @@ def liquidate_account(
     With one position and a balance equal to its isolated margin this is :func:`liquidate` on that
     :class:`~tiermargin.isolated.IsolatedPosition` (requirement at the mark, no orders): same steps,
     bankruptcy prices, fills and surpluses (tested) — Binance: a cross account with one position is
-    an isolated one with the wallet as its margin. Procedure: ``reference/FORMULAS.md``, "Stepwise
-    liquidation" (source articles: CoinW; OKX, Bybit, BitMEX, HTX).
+    an isolated one with the wallet as its margin. Procedure:
+    ``docs/formulas.md#stepwise-liquidation`` (source articles: CoinW; OKX, Bybit, BitMEX, HTX).
 
     Parameters
     ----------

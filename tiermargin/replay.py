@@ -84,7 +84,7 @@ class PositionPath:
 
     def index(self, time: float) -> int:
         """Index of the last sample at or before ``time`` (0 before the path starts)."""
-        t = float(_check.finite("time", time))
+        t = _check.one_number("time", time)
         return max(int(np.searchsorted(self.times, t, side="right")) - 1, 0)
 
     def events_until(self, time: float) -> tuple[LiquidationEvent, ...]:
@@ -137,7 +137,7 @@ def replay(
     if not isinstance(log, LiquidationLog):
         raise TypeError(f"log must be a LiquidationLog, got {type(log).__name__}")
     t, m = _check.path(times, marks)
-    orders = float(_check.nonnegative("orders_requirement", orders_requirement))
+    orders = _check.one_number("orders_requirement", orders_requirement, _check.nonnegative)
     events = log.events
     at = _event_samples(events, t, m)
     cancels = [i for i, e in zip(at, events) if e.action == "cancel orders"]

@@ -1,8 +1,8 @@
 """The risk (insurance) fund: a ledger of liquidation surpluses and losses, injections and ADL.
 
 A liquidation closed better than the bankruptcy price leaves a **surplus**, which the fund keeps; one
-closed worse leaves a **loss**, which the fund pays (``reference/FORMULAS.md``, "Risk (insurance) fund": fed
-by liquidation surpluses and platform injections, it pays shortfalls; the source article: it absorbs
+closed worse leaves a **loss**, which the fund pays (``docs/formulas.md#risk-fund-and-reconciliation``:
+fed by liquidation surpluses and platform injections, it pays shortfalls; the source article: it absorbs
 "potential losses from incomplete liquidations"). What the fund cannot pay is not dropped:
 :meth:`RiskFund.record` returns it as the **shortfall**, which the venue socializes by auto-deleveraging
 (:mod:`tiermargin.adl`): "if the fund cannot cover a shortfall (or breaches its drawdown threshold):
@@ -41,8 +41,8 @@ Mechanism"). With ``drawdown=d`` the fund pays losses only down to its *floor* `
 taken over the trailing ``drawdown_window``; the rest of a loss is the shortfall handed to ADL, exactly as
 when the fund runs dry (floor 0 without a threshold, i.e. a threshold of 100 %).
 
-**Daily reconciliation**. CoinW / OKX: "every day at 16:00 UTC+8 the platform reconciles the surpluses and
-losses of all forced liquidations and ADL orders since 16:00 the previous day" (``reference/FORMULAS.md``;
+**Daily reconciliation**. CoinW / OKX reconcile, every day at 16:00 UTC+8, the surpluses and losses of all
+forced liquidations and ADL orders since 16:00 the previous day (``docs/formulas.md#risk-fund-and-reconciliation``;
 the source article: "every day at 16:00 UTC+8, the platform reconciles gains and losses from all forced
 exits over the past 24 hours"). :meth:`RiskFund.reconciliations` returns one :class:`Window` per day,
 half-open ``[start, end)``, with the cut-off hour and UTC offset as parameters. Times are UTC epoch
@@ -81,7 +81,7 @@ against the money moved: floating-point rounding, documented rather than hidden 
 MAX_DAYS = 36_600
 """The most days :meth:`RiskFund.reconciliations` lists (100 years: rows 10¹² s apart would be 11.6 million)."""
 HOUR = 3_600.0
-_SOURCE = ("reference/FORMULAS.md 'Risk (insurance) fund' (source article: it absorbs 'potential losses from "
+_SOURCE = ("docs/formulas.md#risk-fund-and-reconciliation (source article: it absorbs 'potential losses from "
            "incomplete liquidations'); Bybit help 'Auto-Deleveraging (ADL) Mechanism' (drawdown threshold)")
 
 
@@ -138,13 +138,22 @@ def reconciliation_cut(hour: float = 16, utc_offset: float = 8) -> float:
     >>> reconciliation_cut() / HOUR  # 16:00 UTC+8 is 08:00 UTC
     8.0
     """
-    h = float(_check.finite("hour", hour))
+    h = _check.one_number("hour", hour)
     if not 0 <= h < 24:
         raise ValueError(f"hour must be in [0, 24), got {hour!r}")
-    off = float(_check.finite("utc_offset", utc_offset))
+    off = _check.one_number("utc_offset", utc_offset)
     if not -12 <= off <= 14:
         raise ValueError(f"utc_offset must be in [-12, 14] hours, got {utc_offset!r}")
     return ((h - off) % 24) * HOUR
+
+
+def _open_rate(name: str, x: ArrayLike) -> FloatArray:
+    return _check.rate(name, x, low_open=True)
+
+
+def _check_note(note: object) -> None:
+    if not isinstance(note, str):
+        raise TypeError(f"note must be text (a str), got {type(note).__name__}: {note!r}")
 
 
 class RiskFund:
@@ -164,9 +173,10 @@ class RiskFund:
     def __init__(
         self, start_balance: float = 0.0, drawdown: float | None = None, drawdown_window: float | None = 8 * HOUR
     ) -> None:
-        self.start_balance = float(_check.nonnegative("start_balance", start_balance))
-        self.drawdown = None if drawdown is None else float(_check.rate("drawdown", drawdown, low_open=True))
-        self.drawdown_window = None if drawdown_window is None else float(_check.positive("drawdown_window", drawdown_window))
+        self.start_balance = _check.one_number("start_balance", start_balance, _check.nonnegative)
+        self.drawdown = None if drawdown is None else _check.one_number("drawdown", drawdown, _open_rate)
+        self.drawdown_window = (None if drawdown_window is None
+                                else _check.one_number("drawdown_window", drawdown_window, _check.positive))
         self._entries: list[Entry] = []
 
     @property
@@ -213,7 +223,8 @@ class RiskFund:
             ``"adl"`` row; the caller hands it to ADL (:func:`tiermargin.adl.deleverage`).
         """
         t = self._time(time)
-        a = float(_check.finite("amount", amount))
+        a = _check.one_number("amount", amount)
+        _check_note(note)
         if a >= 0:
             self._append(t, "surplus", a, note)
             return 0.0
@@ -227,7 +238,9 @@ class RiskFund:
     def inject(self, time: float, amount: float, note: str = "") -> None:
         """Record a platform injection of ``amount`` (> 0) at ``time``."""
         t = self._time(time)
-        self._append(t, "injection", float(_check.positive("amount", amount)), note)
+        a = _check.one_number("amount", amount, _check.positive)
+        _check_note(note)
+        self._append(t, "injection", a, note)
 
     def floor(self, time: float) -> float:
         """The balance down to which the fund pays losses at ``time``: 0, or ``(1 − drawdown) × peak``.
@@ -360,7 +373,7 @@ class RiskFund:
         if isinstance(row, bool) or not isinstance(row, (int, np.integer)) or not -n <= row < n:
             raise ValueError(f"row must be an index of the ledger's {n} rows, got {row!r}")
         if (log is None) != (step is None):
-            raise ValueError("log and step are given together (the liquidation step recorded in the row)")
+            raise ValueError("log and step must be given together (the liquidation step recorded in the row)")
         i = int(row) % n
         e = self._entries[i]
         k = i - 1 if e.kind == "adl" else i  # the row the record call started with
@@ -476,8 +489,10 @@ class RiskFund:
 
     def _step_lines(self, e: Entry, k: int, log: LiquidationLog, step: int) -> list[Line]:
         """The fund's result of the liquidation step recorded in row ``k``, checked against the row."""
-        from .liquidation import surplus_lines
+        from .liquidation import LiquidationLog, surplus_lines
 
+        if not isinstance(log, LiquidationLog):
+            raise TypeError(f"log must be a LiquidationLog (what liquidate returns), got {type(log).__name__}")
         if e.kind == "injection":
             raise ValueError("an injection row is not a liquidation's: do not pass log and step")
         n = len(log.events)
@@ -530,7 +545,7 @@ class RiskFund:
         return lines
 
     def _time(self, time: ArrayLike) -> float:
-        t = float(_check.finite("time", time))
+        t = _check.one_number("time", time)
         if self._entries and t < self._entries[-1].time:
             raise ValueError(f"time must not go backwards: got {t!r}, the last row is at {self._entries[-1].time!r}")
         return t

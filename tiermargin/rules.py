@@ -1,6 +1,6 @@
 """Venue rulebooks: the few axes on which exchanges differ, as data.
 
-A :class:`Rulebook` names a venue's choices (``reference/FORMULAS.md``): its tier table (form,
+A :class:`Rulebook` names a venue's choices (``docs/formulas.md#venue-rules``): its tier table (form,
 basis, boundary — all carried by the bundled, dated, sourced :class:`~tiermargin.TierTable`),
 whether a liquidation/close fee is added to the maintenance requirement, which price values the
 requirement, how the margin ratio is displayed, the partial-liquidation policy and where a
@@ -29,10 +29,10 @@ from typing import Any, Literal, get_args
 import numpy as np
 
 from . import _check
-from .alternatives import AdjustmentFactors, ContractSchedule, PositionSchedule, load_margin
+from .alternatives import AdjustmentFactors, ContractSchedule, PositionSchedule, load_margin, margin_ids
 from .cross import TierRule
 from .isolated import FeeAt, IsolatedPosition, RequirementAt
-from .tiers import TierTable, load_table
+from .tiers import TierTable, load_table, table_ids
 
 MIN_FRACTION = 0.01
 """The smallest share a ``"fraction"`` policy may close a step (1 %): below it a liquidation would take
@@ -43,6 +43,11 @@ Policy = Literal["one-tier", "two-tiers", "lowest-sufficient", "to-cap", "fracti
 Settlement = Literal["bankruptcy", "fill"]
 Ranking = Literal["pnl-leverage", "binance", "hyperliquid"]
 Rounding = Literal["none", "long-up-short-down"]
+
+
+def _open_rate(name: str, x: Any) -> np.ndarray:
+    """``x`` as a rate in (0, 1) (:func:`tiermargin._check.rate` with ``low_open``)."""
+    return _check.rate(name, x, low_open=True)
 
 
 @dataclass(frozen=True)
@@ -105,11 +110,11 @@ class PartialLiquidation:
     backstop: float | None = 2 / 3
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "share", float(_check.rate("share", self.share, low_open=True)))
-        object.__setattr__(self, "above", float(_check.nonnegative("above", self.above)))
-        object.__setattr__(self, "cooldown", float(_check.nonnegative("cooldown", self.cooldown)))
+        object.__setattr__(self, "share", _check.one_number("share", self.share, _open_rate))
+        object.__setattr__(self, "above", _check.one_number("above", self.above, _check.nonnegative))
+        object.__setattr__(self, "cooldown", _check.one_number("cooldown", self.cooldown, _check.nonnegative))
         if self.backstop is not None:
-            object.__setattr__(self, "backstop", float(_check.rate("backstop", self.backstop, low_open=True)))
+            object.__setattr__(self, "backstop", _check.one_number("backstop", self.backstop, _open_rate))
 
 
 @dataclass(frozen=True)
@@ -184,32 +189,42 @@ class Rulebook:
     margin_id: str | None = None
 
     def __post_init__(self) -> None:
-        _check.one_of("requirement_at", self.requirement_at, ("mark", "entry"))
-        _check.rate("fee_rate", self.fee_rate)
-        _check.one_of("fee_at", self.fee_at, get_args(FeeAt))
-        _check.one_of("ratio", self.ratio, get_args(Ratio))
+        for name in ("id", "venue", "sources"):
+            if not isinstance(getattr(self, name), str):
+                raise TypeError(f"{name} must be text (a str), got {getattr(self, name)!r}")
+        if self.table_id is not None:
+            _check.option("table_id", self.table_id, table_ids())
+        if self.margin_id is not None:
+            _check.option("margin_id", self.margin_id, margin_ids())
+        _check.option("requirement_at", self.requirement_at, ("mark", "entry"))
+        _check.one_number("fee_rate", self.fee_rate, _check.rate)
+        _check.option("fee_at", self.fee_at, get_args(FeeAt))
+        _check.option("ratio", self.ratio, get_args(Ratio))
         if self.policy is not None:
-            _check.one_of("policy", self.policy, get_args(Policy))
+            _check.option("policy", self.policy, get_args(Policy))
         if (self.policy == "fraction") != (self.fraction is not None):
-            raise ValueError("fraction is given exactly when policy is 'fraction'")
+            raise ValueError(f"fraction is given exactly when policy is 'fraction'; got fraction={self.fraction!r} "
+                             f"with policy={self.policy!r}")
         if self.fraction is not None:
             _check_fraction(self.fraction)
-        _check.one_of("settlement", self.settlement, get_args(Settlement))
+        _check.option("settlement", self.settlement, get_args(Settlement))
         if (self.policy == "hyperliquid") != (self.partial is not None):
-            raise ValueError("partial is given exactly when policy is 'hyperliquid'")
+            raise ValueError(f"partial is given exactly when policy is 'hyperliquid'; got partial={self.partial!r} "
+                             f"with policy={self.policy!r}")
         if self.partial is not None and not isinstance(self.partial, PartialLiquidation):
             raise ValueError(f"partial must be a PartialLiquidation, got {type(self.partial).__name__}")
         if self.adl is not None:
-            _check.one_of("adl", self.adl, get_args(Ranking))
+            _check.option("adl", self.adl, get_args(Ranking))
         if self.cross_tier_rule is not None:
-            _check.one_of("cross_tier_rule", self.cross_tier_rule, ("position", "net", "underlying"))
+            _check.option("cross_tier_rule", self.cross_tier_rule, ("position", "net", "underlying"))
         if self.tick is not None:
-            _check.positive("tick", self.tick)
-        _check.one_of("rounding", self.rounding, ("none", "long-up-short-down"))
+            _check.one_number("tick", self.tick, _check.positive)
+        _check.option("rounding", self.rounding, ("none", "long-up-short-down"))
         if self.own_table is not None and not isinstance(self.own_table, TierTable):
             raise ValueError(f"own_table must be a TierTable, got {type(self.own_table).__name__}")
         if self.table_id is not None and self.margin_id is not None:
-            raise ValueError("give table_id or margin_id, not both")
+            raise ValueError(f"give table_id or margin_id, not both; got table_id={self.table_id!r} and "
+                             f"margin_id={self.margin_id!r}")
 
     @property
     def has_table(self) -> bool:
@@ -256,6 +271,7 @@ class Rulebook:
         >>> float(t.rate(2_000)), float(preset("dydx-v4").margin(10).rate(1.0))
         (0.0125, 0.03)
         """
+        _check.one_number("leverage", leverage, _check.positive)
         rule = self.margin_rule
         if rule is None:
             return self.table
@@ -292,11 +308,12 @@ class Rulebook:
 
     def round_price(self, price: float, side: float) -> float:
         """A price as the venue displays it: Bybit rounds a long's prices up and a short's down to
-        its 0.5 tick (``reference/FORMULAS.md``); otherwise unchanged."""
-        p = float(_check.positive("price", price))
+        its 0.5 tick (``docs/formulas.md#price-rounding``); otherwise unchanged."""
+        p = _check.one_number("price", price, _check.positive)
+        s = _check.one_number("side", side, _check.side)
         if self.rounding == "none" or self.tick is None:
             return p
-        step = np.ceil if float(_check.side("side", side)) > 0 else np.floor
+        step = np.ceil if s > 0 else np.floor
         return float(step(p / self.tick) * self.tick)
 
 
@@ -313,7 +330,7 @@ PRESETS: dict[str, Rulebook] = {r.id: r for r in (
                      "Coin-Margined Futures Contracts' (brackets by notional in coin, max leverage per bracket); the "
                      "bundled BTCUSD_PERP ladder joins that FAQ's caps with ccxt's MMR fixture (tm.table_info)"),
     Rulebook("okx", "OKX", "okx-btc-usd-swap-2019", "mark", 0.0005, "legacy", "two-tiers", None, None, "underlying",
-             sources="Source articles (legacy ratio, 'MMR + liquidation fee', e.g. 1.50% + 0.05%); FORMULAS.md "
+             sources="Source articles (legacy ratio, 'MMR + liquidation fee', e.g. 1.50% + 0.05%); docs/formulas.md "
                      "(swaps reduce two tiers at a time; tiers per underlying in cross)"),
     Rulebook("coinw", "CoinW", None, "mark", 0.0006, "coinw", "one-tier", None, None, "net",
              sources="Source articles and CoinW help 'Tiered Maintenance Margin Rate System' (ratio ≤ 100%, tiers in "
@@ -323,7 +340,7 @@ PRESETS: dict[str, Rulebook] = {r.id: r for r in (
     Rulebook("bybit", "Bybit", "bybit-xyzusdt-illustration", "entry", 0.00055, "binance", "lowest-sufficient", None,
              "pnl-leverage", "position", 0.5, "long-up-short-down", fee_at="bankruptcy",
              sources="Bybit help 'Liquidation Price (USDT Contract)' (MM at entry), 'Maintenance Margin (USDT "
-                     "Contract)' (the illustration table); FORMULAS.md (one fill-or-kill order to the lowest "
+                     "Contract)' (the illustration table); docs/formulas.md (one fill-or-kill order to the lowest "
                      "sufficient tier; PnL% × leverage ADL; rounding to 0.5). Fee to close: 'Order Cost (USDT "
                      "Contract)' ('Order Quantity × Bankruptcy Price × Taker Fee Rate', part of the position "
                      "margin), at the 0.055% taker rate of 'Liquidation Price Calculation under Isolated Mode "
@@ -342,7 +359,7 @@ PRESETS: dict[str, Rulebook] = {r.id: r for r in (
                      "Policy, ADL, tiers per position and the 0.5 rounding as for 'bybit'"),
     Rulebook("bitmex", "BitMEX", "bitmex-xbtusd-risk-limits", "mark", 0.0, "legacy", "lowest-sufficient", None,
              "pnl-leverage", "position",
-             sources="BitMEX 'Risk Limits' (table); FORMULAS.md (liquidation to the lowest sufficient risk limit, "
+             sources="BitMEX 'Risk Limits' (table); docs/formulas.md (liquidation to the lowest sufficient risk limit, "
                      "ADL ranking PnL% × effective leverage)"),
     Rulebook("hyperliquid", "Hyperliquid", "hyperliquid-btc-mainnet", "mark", 0.0, "binance", "hyperliquid", None,
              "hyperliquid", "position", settlement="fill", partial=PartialLiquidation(),
@@ -438,7 +455,7 @@ PRESETS: dict[str, Rulebook] = {r.id: r for r in (
 
 def _check_fraction(fraction: float) -> float:
     """A ``"fraction"`` policy's share: a rate in [MIN_FRACTION, 1)."""
-    f = float(_check.rate("fraction", fraction, low_open=True))
+    f = _check.one_number("fraction", fraction, _open_rate)
     if f < MIN_FRACTION:
         raise ValueError(f"fraction must be at least {MIN_FRACTION:g} (1 % a step; smaller would take too many "
                          f"steps to end), got {fraction!r}")
@@ -447,9 +464,7 @@ def _check_fraction(fraction: float) -> float:
 
 def preset(rulebook_id: str) -> Rulebook:
     """A named rulebook (``PRESETS``), with a clear error for an unknown id."""
-    if rulebook_id not in PRESETS:
-        raise ValueError(f"rulebook must be one of {', '.join(PRESETS)}; got {rulebook_id!r}")
-    return PRESETS[rulebook_id]
+    return PRESETS[_check.option("rulebook", rulebook_id, PRESETS)]
 
 
 @dataclass(frozen=True)
@@ -496,15 +511,16 @@ def compare(
         Per venue: contracts, tier at entry, MMR, MM at entry (settle currency), max leverage of the
         tier, liquidation price (tier taken per the venue's rule), bankruptcy price.
     """
-    n = float(_check.positive("notional_usd", notional_usd))
-    ep = float(_check.positive("entry", entry))
-    _check.side("side", side)  # the position's own inputs are errors, not a venue refusing it (issue 19 #10)
-    _check.positive("leverage", leverage)
-    rows = []
-    for rb in rulebooks:
-        book = preset(rb) if isinstance(rb, str) else rb
-        rows.append(_row(book, side, n, ep, leverage))
-    return Comparison(tuple(rows))
+    n = _check.one_number("notional_usd", notional_usd, _check.positive)
+    ep = _check.one_number("entry", entry, _check.positive)
+    _check.one_number("side", side, _check.side)  # the position's own inputs are errors, not a venue refusing it
+    lev = _check.one_number("leverage", leverage, _check.positive)  # (issue 19 #10)
+    if isinstance(rulebooks, str) or not isinstance(rulebooks, Iterable):
+        raise ValueError(f"rulebooks must be a list of rulebooks or preset ids, got {rulebooks!r}")
+    books = [preset(rb) if isinstance(rb, str) else rb for rb in rulebooks]
+    if not books or not all(isinstance(b, Rulebook) for b in books):
+        raise ValueError(f"rulebooks must be a non-empty list of rulebooks or preset ids, got {rulebooks!r}")
+    return Comparison(tuple(_row(book, side, n, ep, lev) for book in books))
 
 
 def _row(book: Rulebook, side: str, notional: float, entry: float, leverage: float) -> dict[str, Any]:
@@ -541,5 +557,9 @@ def _row(book: Rulebook, side: str, notional: float, entry: float, leverage: flo
 
 
 def rulebooks_table(ids: Sequence[str] | None = None) -> list[dict[str, Any]]:
-    """The presets' fields as plain dicts (for display and export)."""
-    return [{k: v for k, v in vars(preset(i)).items() if k != "own_table"} for i in (ids or PRESETS)]
+    """The presets' fields as plain dicts (for display and export); ``ids``: which presets (None: all)."""
+    if ids is None:
+        ids = tuple(PRESETS)
+    elif isinstance(ids, str) or not isinstance(ids, Sequence) or not ids:
+        raise ValueError(f"ids must be a non-empty list of preset ids (or None: all), got {ids!r}")
+    return [{k: v for k, v in vars(preset(i)).items() if k != "own_table"} for i in ids]

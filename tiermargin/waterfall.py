@@ -8,8 +8,8 @@ the fund cannot pay is not dropped: the venue sells only the share of the closed
 fund paid and closes the rest against the ADL queue at the settlement price (:func:`tiermargin.adl.adl_qty`,
 :func:`tiermargin.adl.deleverage`): opposite-side
 traders in profit, in ranking order, each losing the part of its position filled (source articles:
-the fund absorbs "potential losses from incomplete liquidations"; ``reference/FORMULAS.md``, "Risk
-(insurance) fund" and "ADL").
+the fund absorbs "potential losses from incomplete liquidations"; ``docs/formulas.md#risk-fund-and-reconciliation``
+and ``docs/formulas.md#auto-deleveraging-adl``).
 
 **Settlement.** The engine settles each step's closed contracts where the procedure's rule says
 (:mod:`tiermargin.liquidation`): at the bankruptcy price ``B`` (the fund keeps or pays fill − ``B``), or at
@@ -86,15 +86,24 @@ def traders(
         raise TypeError(f"table must be a TierTable, got {type(table).__name__}")
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"n must be an integer >= 1, got {n!r}")
-    p = float(_check.positive("price", price))
-    _check.positive("median_notional", median_notional)
-    _check.nonnegative("spread", spread)
-    cap = float(_check.positive("max_leverage", max_leverage))
-    share = float(_check.rate("long_share", long_share))
+    if table.max_leverage is None:
+        raise ValueError(f"table must publish max leverage per tier (leverage is drawn up to it), got {table!r}")
+    p = _check.one_number("price", price, _check.positive)
+    median = _check.one_number("median_notional", median_notional, _check.positive)
+    # abs: a spread of -0.0 is 0 (NumPy's normal refuses a negative zero scale)
+    log_sd = abs(_check.one_number("spread", spread, _check.nonnegative))
+    cap = _check.one_number("max_leverage", max_leverage, _check.positive)
+    if cap < 1:
+        raise ValueError(f"max_leverage must be >= 1 (a leverage below 1 is not drawn), got {max_leverage!r}")
+    share = _check.one_number("long_share", long_share, _check.rate)
+    entry_sd = abs(_check.one_number("entry_spread", entry_spread, _check.nonnegative))
     rng = np.random.default_rng(_seed(seed))
-    notional = np.minimum(median_notional * np.exp(rng.normal(0.0, spread, n)), 0.9 * float(table.caps[-1]))
+    notional = np.minimum(median * np.exp(rng.normal(0.0, log_sd, n)), 0.9 * float(table.caps[-1]))
     side = np.where(rng.random(n) < share, 1.0, -1.0)
-    entry = p * (1 + rng.normal(0.0, float(_check.nonnegative("entry_spread", entry_spread)), n))
+    entry = p * (1 + rng.normal(0.0, entry_sd, n))
+    if (entry <= 0).any():
+        raise ValueError(f"entry_spread must be small enough for every entry to be > 0, got {entry_spread!r} "
+                         f"({int((entry <= 0).sum())} of {n} entries drawn <= 0)")
     qty = np.asarray(table.contracts_at(notional, entry))
     top = np.minimum(np.asarray(table.max_leverage_at(table.size_of(qty, entry))), cap)
     leverage = np.exp(rng.random(n) * np.log(np.maximum(top, 1.0)))
@@ -116,10 +125,22 @@ def crash_path(
     ``start`` seconds into the path and recovering after ``duration``; the marks come from the whole
     mark-price pipeline (:func:`~tiermargin.markprice.mark_prices`) on a market sampled every ``step``
     seconds for ``length`` seconds. The default is a day whose crash runs from 07:00 to 11:00 UTC, across
-    the 08:00 UTC (16:00 UTC+8) reconciliation cut-off.
+    the 08:00 UTC (16:00 UTC+8) reconciliation cut-off. ``depth`` is in (−1, 1) (negative: a spike up);
+    the crash starts before the end of the path (``0 <= start < length``) and ``step <= length``.
     """
-    market = synthetic_market(_seed(seed), duration=length, step=step, start_price=price,
-                              wick=Wick(start, duration, depth, "all"))
+    d = _check.one_number("depth", depth)
+    if not -1 < d < 1:
+        raise ValueError(f"depth must be in (-1, 1) (a fall of less than 100 %, or a rise), got {depth!r}")
+    total = _check.one_number("length", length, _check.positive)
+    begin = _check.one_number("start", start, _check.nonnegative)
+    if begin >= total:
+        raise ValueError(f"start must be before the end of the path (< length {total:,.0f} s), got {start!r}")
+    dt = _check.one_number("step", step, _check.positive)
+    if dt > total:
+        raise ValueError(f"step must be at most the length of the path ({total:,.0f} s), got {step!r}")
+    crash = _check.one_number("duration", duration, _check.positive)
+    p = _check.one_number("price", price, _check.positive)
+    market = synthetic_market(_seed(seed), duration=total, step=dt, start_price=p, wick=Wick(begin, crash, d, "all"))
     return DAY_START + market.times, np.asarray(mark_prices(market).mark)
 
 
@@ -228,7 +249,7 @@ class Waterfall:
 
     def positions_at(self, time: float) -> tuple[FloatArray, FloatArray]:
         """Each trader's contracts and margin just after every step at or before ``time`` (replayed)."""
-        t = float(_check.finite("time", time))
+        t = _check.one_number("time", time)
         qty, margin = np.array(self.start.qty, dtype=np.float64), np.array(self.start.margin, dtype=np.float64)
         for s in self.steps:
             if s.event.time > t:
@@ -259,9 +280,9 @@ class Waterfall:
         liquidated_side : "long", "short", +1, −1 or None
             The side being liquidated; None: that of the last step at or before ``time`` (long if none yet).
         """
-        t = float(_check.finite("time", time))
-        m = float(_check.positive("mark", mark))
-        _check.one_of("ranking", ranking, get_args(Ranking))
+        t = _check.one_number("time", time)
+        m = _check.one_number("mark", mark, _check.positive)
+        _check.option("ranking", ranking, get_args(Ranking))
         if liquidated_side is None:
             done = [s for s in self.steps if s.event.time <= t]
             side = float(self.start.side[done[-1].trader]) if done else 1.0
@@ -289,7 +310,7 @@ class Waterfall:
         With ``until`` (UTC epoch seconds): over the steps at or before it, and the fund's balance then
         (under the key ``"fund at the end"``).
         """
-        t = None if until is None else float(_check.finite("until", until))
+        t = None if until is None else _check.one_number("until", until)
         steps = self.steps if t is None else tuple(s for s in self.steps if s.event.time <= t)
         hit = [s.deleveraged.who for s in steps if s.deleveraged is not None]
         return {
@@ -475,7 +496,7 @@ class Schedule:
         """
         if not isinstance(fund, RiskFund):
             raise TypeError(f"fund must be a RiskFund, got {type(fund).__name__}")
-        _check.one_of("ranking", ranking, get_args(Ranking))
+        _check.option("ranking", ranking, get_args(Ranking))
         n = self.start.qty.size
         h = _Holdings.of(self.start)
         cash = np.zeros(n)
