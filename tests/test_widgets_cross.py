@@ -150,10 +150,12 @@ def test_a_liquidated_account_shows_its_state_and_liquidated_now(ex):
 
 @pytest.mark.parametrize("values, message", [
     (dict(hedge_qty=1.0), "one position per symbol in one-way mode"),
-    (dict(btc_qty=-1.0), "qty must be > 0"),
+    (dict(btc_qty=-1.0), "BTCUSDT qty: qty must be > 0"),  # which of the four quantities
+    (dict(mode="hedge", hedge_qty=-1.0), "BTC short leg: qty must be > 0"),
+    (dict(order_price=-1.0), "order price must be > 0"),
     (dict(reduce_only=True), "wrong side of the hedge or too large"),  # a long reduce-only order, no short leg
     (dict(mode="hedge", hedge_qty=1.0, btc_side="short"), "one long and one short per symbol in hedge mode"),
-    (dict(iso_leverage=125.0), "exceeds the max leverage 100x of tier 2"),
+    (dict(iso_leverage=125.0), "isolated lev.: leverage 125x exceeds the max leverage 100x of tier 2"),
 ])
 def test_bad_input_shows_the_library_message_and_keeps_the_last_state(ex, values, message):
     before = dict(ex.state)

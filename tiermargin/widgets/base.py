@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import io
+import numbers
 import time
 import traceback
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ from typing import Any
 
 import ipywidgets as W
 import numpy as np
+import traitlets
 from IPython.display import clear_output, display
 
 from ..plots import new_figure
@@ -121,13 +123,51 @@ class Explorer:
             self.refresh()
 
     def set(self, **values: Any) -> None:
-        """Set several controls by name, then update once."""
+        """Set controls by name, in the order given, as a user would, then update once.
+
+        Each control that changes runs its reaction right after it (:meth:`_on_control`: a new table
+        loads its example position and re-ranges the leverage and mark sliders, ...), so a later value
+        is checked against the ranges and choices the earlier ones left. A value a later reaction
+        overwrote is set again (with its own reaction), so every value given is the value held:
+        ``set(contract="inverse", entry=1000)`` and ``set(entry=1000, contract="inverse")`` both give
+        the first inverse table with its example size and leverage, and an entry of 1000.
+
+        Nothing is clipped or converted: a value outside a slider's range (ranges are not widened),
+        not among a choice's options, or of the wrong type (True or "2" for a number, 2.5 for an
+        integer) is refused with a ``ValueError``/``TypeError`` naming the control and what it allows;
+        the values before it stay set, and the explorer shows them. A value the control can hold but
+        the library refuses (a negative entry price) is shown in the widget (:attr:`last_error`), as
+        a user's is.
+        """
         unknown = set(values) - set(self.controls)
         if unknown:
             raise ValueError(f"unknown control(s) {sorted(unknown)}; controls are {sorted(self.controls)}")
-        with self.hold():
-            for name, value in values.items():
-                self.controls[name].value = value
+        before = {k: c.value for k, c in self.controls.items()}
+        try:
+            with self.hold():
+                self._assign(values)
+        except Exception:
+            if any(not _same(c.value, before[k]) for k, c in self.controls.items()):
+                self.refresh()  # show the values set before the refused one
+            raise
+
+    def _assign(self, values: dict[str, Any]) -> None:
+        """:meth:`set`'s assignments: each value checked, set and reacted to, in order; then the values
+        later reactions overwrote again, until every control holds the value given."""
+        todo = values
+        for _ in range(len(values) + 1):  # a reaction moves only controls downstream of its own: enough rounds
+            if not todo:
+                return
+            for name, value in todo.items():
+                control = self.controls[name]
+                refused = _refusal(name, control, value)
+                if refused is not None:
+                    raise refused
+                old, control.value = control.value, value
+                if not _same(old, value):
+                    self._on_control(name)
+            todo = {k: v for k, v in values.items() if not _same(self.controls[k].value, v)}
+        raise ValueError(f"the reactions to controls {sorted(todo)} overwrite each other: set them one by one")
 
     def _on_change(self, change: dict[str, Any]) -> None:
         if self._holding:
@@ -176,6 +216,44 @@ class Explorer:
         bundle["text/plain"] = (f"{self.title} (static figure of its initial state; run the notebook in "
                                 "Jupyter to use the controls)")
         return bundle
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Whether ``a`` and ``b`` are the same control value: equal and of one kind (True is not 1, "2" is
+    not 2; NaN is NaN); values that are neither text nor numbers (None) only if identical."""
+    if isinstance(a, (bool, np.bool_)) != isinstance(b, (bool, np.bool_)) or isinstance(a, str) != isinstance(b, str):
+        return False
+    if not isinstance(a, (str, numbers.Number)) or not isinstance(b, (str, numbers.Number)):
+        return a is b
+    return bool(a == b) or (a != a and b != b)
+
+
+def _refusal(name: str, control: W.ValueWidget, value: Any) -> ValueError | TypeError | None:
+    """Why ``control`` (called ``name``) cannot hold ``value`` as given, naming it and what it allows;
+    None if it can. ipywidgets would clip a slider's value into its range, convert True or "2" to a
+    number and match an option by ``==`` (True for 1): :meth:`Explorer.set` refuses them instead."""
+    got = f"got {value!r:.80}"
+    if hasattr(control, "options"):  # a choice
+        choices = [o[1] if isinstance(o, tuple) else o for o in control.options]
+        if any(_same(value, c) for c in choices):
+            return None
+        allowed = (", ".join(map(repr, choices)) if len(choices) <= 20
+                   else f"the {len(choices)} values from {choices[0]!r} to {choices[-1]!r}")
+        return ValueError(f"{name} must be one of {allowed}; {got}")
+    trait = control.traits()["value"]
+    number = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+    for trait_type, kind, ok in ((traitlets.Bool, "True or False", isinstance(value, (bool, np.bool_))),
+                                 (traitlets.Int, "an integer", number and isinstance(value, numbers.Integral)),
+                                 (traitlets.Float, "a real number", number),
+                                 (traitlets.Unicode, "a str", isinstance(value, str))):
+        if isinstance(trait, trait_type) and not ok:
+            return TypeError(f"{name} must be {kind}; {got}")
+    if hasattr(control, "min") and hasattr(control, "max"):  # a slider
+        base = getattr(control, "base", None)  # a log slider's range is in exponents
+        lo, hi = (base ** control.min, base ** control.max) if base else (control.min, control.max)
+        if not lo <= value <= hi:
+            return ValueError(f"{name} must be between {lo:,g} and {hi:,g} (the slider's range); {got}")
+    return None
 
 
 def prefix_data_url(canvas: Any) -> None:

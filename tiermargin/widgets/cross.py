@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import ipywidgets as W
 
@@ -21,6 +22,7 @@ ENTRY = {"BTC": 60_000.0, "ETH": 3_000.0}
 WINDOW = {u: (0.25 * p, 1.75 * p) for u, p in ENTRY.items()}
 PRICES = ("btc", "eth")  # the price controls (cheap, continuous)
 NOTHING = "n/a (nothing at risk)"
+T = TypeVar("T")
 
 TIER_RULES = [("each position (Binance, Bybit)", "position"), ("net per pair (CoinW, HTX)", "net"),
               ("per underlying (OKX)", "underlying")]
@@ -114,12 +116,12 @@ class CrossExplorer(Explorer):
         """
         v = {k: w.value for k, w in self.controls.items()}
         balances = {"USDT": v["usdt"]} | ({"BTC": v["btc_collateral"]} if v["btc_collateral"] else {})
-        legs = (("BTCUSDT", v["btc_side"], v["btc_qty"], ENTRY["BTC"]),
-                ("BTCUSDT", "short", v["hedge_qty"], ENTRY["BTC"]),
-                ("ETHUSDT", v["eth_side"], v["eth_qty"], ENTRY["ETH"]))
-        positions = [Position(*leg) for leg in legs if leg[2]]
-        orders = [Order("BTCUSDT", v["order_side"], v["order_qty"], v["order_price"], v["order_leverage"],
-                        reduce_only=v["reduce_only"])] if v["order_qty"] else []
+        legs = (("btc_qty", "BTCUSDT", v["btc_side"], ENTRY["BTC"]), ("hedge_qty", "BTCUSDT", "short", ENTRY["BTC"]),
+                ("eth_qty", "ETHUSDT", v["eth_side"], ENTRY["ETH"]))
+        positions = [_naming(f"{self.controls[q].description}: ", Position, symbol, side, v[q], entry)
+                     for q, symbol, side, entry in legs if v[q]]
+        orders = [_naming("order ", Order, "BTCUSDT", v["order_side"], v["order_qty"], v["order_price"],
+                          v["order_leverage"], reduce_only=v["reduce_only"])] if v["order_qty"] else []
         return CrossAccount(INSTRUMENTS, balances, positions, orders, mode=v["mode"], tier_rule=v["tier_rule"],
                             fee_rate=v["fee_rate"], haircuts={"BTC": Haircut.flat(v["haircut"])})
 
@@ -128,8 +130,8 @@ class CrossExplorer(Explorer):
         v = {k: w.value for k, w in self.controls.items()}
         if not v["btc_qty"]:
             return None
-        return IsolatedPosition.open(BTC_TABLE, v["btc_side"], v["btc_qty"], ENTRY["BTC"], v["iso_leverage"],
-                                     fee_rate=v["fee_rate"])
+        return _naming(f"{self.controls['iso_leverage'].description}: ", IsolatedPosition.open, BTC_TABLE,
+                       v["btc_side"], v["btc_qty"], ENTRY["BTC"], v["iso_leverage"], fee_rate=v["fee_rate"])
 
     def prices(self) -> dict[str, float]:
         """The current prices of the two underlyings (also the USD price of BTC collateral)."""
@@ -203,3 +205,12 @@ class CrossExplorer(Explorer):
             ("isolated liquidation loses", f"its margin {fmt_amount(s['isolated_loss'], 'USDT')}"),
             ("cross liquidation loses", f"the whole equity {fmt_amount(s['cross_loss'], cur)}"),
         ]
+
+
+def _naming(prefix: str, build: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """``build(*args, **kwargs)``, its ``ValueError`` prefixed with which control it is about: the
+    explorer has four quantities, and the library's "qty must be > 0" does not say which one."""
+    try:
+        return build(*args, **kwargs)
+    except ValueError as e:
+        raise ValueError(f"{prefix}{e}") from None

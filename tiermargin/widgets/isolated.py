@@ -8,6 +8,7 @@ from typing import Any
 
 import ipywidgets as W
 
+from .. import _check
 from ..isolated import IsolatedPosition
 from ..plots import MarginCurves, MarginPlot, legend_html
 from ..tiers import TierTable, load_table, table_ids, table_info
@@ -112,7 +113,8 @@ class IsolatedExplorer(Explorer):
             c["entry"].value, c["qty"].value = entry, qty
             self._fit_leverage(c["leverage"], load_table(c["table"].value))
             name = "entry"
-        if name == "entry" and c["entry"].value > 0:
+        if name == "entry" and _check.SMALLEST_POSITIVE <= c["entry"].value <= _check.LARGEST:
+            # a price the library accepts (else the update shows its message; the mark's range stays)
             _set_range(c["mark"], 0.3 * c["entry"].value, 1.7 * c["entry"].value, c["entry"].value)
 
     @staticmethod
