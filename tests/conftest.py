@@ -1,8 +1,10 @@
 """pytest configuration: the hypothesis profiles.
 
 ``ci`` (the default) runs each property with 150 examples. ``deep`` (``make deep``,
-``TIERMARGIN_HYPOTHESIS=deep``) runs 20× as many; with ``TIERMARGIN_SEED`` set it is
-derandomised from that seed, so a run can be repeated exactly.
+``TIERMARGIN_HYPOTHESIS=deep``) runs 20× as many; a property that sets its own count uses
+``strategies.examples(n)``, which scales it the same way. ``make deep`` runs the properties
+(pytest marks them ``hypothesis``) once per seed of ``SEEDS`` with ``--hypothesis-seed``, which
+also bypasses the example database, so a seed's run repeats exactly.
 """
 
 import os

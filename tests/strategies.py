@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from hypothesis import settings
 from hypothesis import strategies as st
 
 from tiermargin import Contract, TierTable
@@ -51,3 +52,8 @@ def positions(draw, requirement_at=None, fee=True, form=None, basis=None):
         return IsolatedPosition.open(t, side, qty, entry, lev, fee_rate=fee_rate, requirement_at=req_at)
     except ValueError:
         assume(False)
+
+
+def examples(n):
+    """``n`` examples, scaled like the loaded profile (20× under ``deep``), for properties that set their own count."""
+    return n * settings.default.max_examples // settings.get_profile("ci").max_examples

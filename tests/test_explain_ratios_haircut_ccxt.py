@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from strategies import examples
 
 import tiermargin as tm
 from tiermargin.alternatives import ContractSchedule, LinearSchedule, SqrtSchedule
@@ -71,7 +72,7 @@ def accounts(draw):
     return acc, prices
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(accounts(), st.sampled_from(WHICH))
 def test_the_ratio_explained_is_the_accounts_own(case, which):
     acc, prices = case
@@ -150,7 +151,7 @@ def test_a_debt_nothing_and_the_edges(amount, lines):
         assert "debt counts in full" in d.lines[-1].why
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.lists(st.floats(1e3, 1e7), min_size=1, max_size=5, unique=True),
        st.lists(st.floats(0.01, 1), min_size=6, max_size=6), st.booleans(), st.floats(-1e8, 1e8))
 def test_the_collateral_explained_is_the_haircuts_value(edges, rates, unbounded, amount):

@@ -2,11 +2,11 @@
 
 import numpy as np
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, example, given
 from hypothesis import strategies as st
 from strategies import positions
 
-from tiermargin import IsolatedPosition, TierTable
+from tiermargin import Contract, IsolatedPosition, TierTable
 
 
 def _scale(p):
@@ -29,10 +29,22 @@ def test_health_is_zero_at_the_liquidation_price(p):
         assert p.health(lp.price * (1 + s * 1e-9)) > 0 >= p.health(lp.price * (1 - s * 1e-9))
 
 
+def _inverse_short_on_a_cap():
+    """`make deep` counterexample (seed 2): an inverse short whose size at entry is tier 1's cap (closed
+    right); any fall in price grows the size Q·FV/P into tier 2, whose MM exceeds the margin."""
+    t = TierTable.from_rows([[0.0, 1.0, 0.125, 7.0], [1.0, None, 0.1875, 4.0]], basis="notional", form="step",
+                            contract=Contract("inverse", 1.0, "BTC"), closed="right")
+    return IsolatedPosition.open(t, "short", 1.0, 1.0, 6.0)
+
+
+@example(_inverse_short_on_a_cap(), 0.5)
 @given(positions(), st.floats(0.3, 3.0))
 def test_liquidation_price_is_the_first_adverse_price(p, move):
-    """Independent of the closed form: every price between the mark and LP is healthy, and
-    just past LP health is ≤ 0 (checked with health() alone on a grid)."""
+    """Independent of the closed form: every price from the mark (or the entry, when the mark lies on
+    the favourable side) to LP is healthy, and just past LP health is ≤ 0 (health() alone on a grid).
+    A favourable mark is not enough: on a notional table a favourable move can grow the size (a linear
+    long's Q·FV·P, an inverse short's Q·FV/P) into a dearer tier, so health between a favourable mark and
+    the entry can be negative; LP is the root nearest the entry on the adverse side."""
     mark = float(p.entry) * move
     assume(not p.is_liquidated(mark))
     lp = p.liquidation_price()
@@ -41,7 +53,8 @@ def test_liquidation_price_is_the_first_adverse_price(p, move):
         grid = np.geomspace(1e-6, 1e9, 400) * float(p.entry)
         assert np.all(p.health(grid) > 0)
         return
-    between = np.linspace(lp.price, mark, 200)[1:]
+    start = mark if (mark - float(p.entry)) * s <= 0 else float(p.entry)
+    between = np.linspace(lp.price, start, 200)[1:]
     assert np.all(p.health(between) > -1e-9 * _scale(p))
     beyond = lp.price * (1 - s * 1e-6)
     assert p.health(beyond) <= 1e-9 * _scale(p)

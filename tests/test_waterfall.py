@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from strategies import examples
 
 import tiermargin as tm
 from tiermargin import waterfall as wf
@@ -82,7 +83,7 @@ def wealth_gap(r, mark, start_fund):
     return gap, float(np.sum(p.margin)) + start_fund
 
 
-@settings(max_examples=12, deadline=None)
+@settings(max_examples=examples(12), deadline=None)
 @given(seed=st.integers(0, 10_000), fund=st.floats(0, 200_000), depth=st.floats(2e6, 5e8),
        crash=st.floats(0.05, 0.3), policy=st.sampled_from(["one-tier", "lowest-sufficient", "hyperliquid", "full"]),
        settlement=st.sampled_from(SETTLEMENTS))
@@ -366,7 +367,7 @@ def test_the_explorers_day_on_a_schedule_is_the_reference_run():
         assert_same(day.run(tm.RiskFund(fund)), reference_run(pop, times, marks, tm.RiskFund(fund), execution=execution))
 
 
-@settings(max_examples=10, deadline=None)
+@settings(max_examples=examples(10), deadline=None)
 @given(seed=st.integers(0, 10_000), funds=st.lists(st.floats(0, 100_000), min_size=2, max_size=4),
        depth=st.floats(5e5, 5e7), crash=st.floats(-0.3, 0.3), policy=st.sampled_from(POLICIES),
        ranking=st.sampled_from(["pnl-leverage", "binance", "hyperliquid"]), settlement=st.sampled_from(SETTLEMENTS),
