@@ -145,8 +145,7 @@ class TierTable:
         if not isinstance(self.contract, Contract):
             raise TypeError(f"contract must be a tiermargin Contract, got {self.contract!r}")
         for name in _PROVENANCE:
-            if not isinstance(getattr(self, name), str):
-                raise TypeError(f"{name} must be text (a str), got {getattr(self, name)!r}")
+            _check.text(name, getattr(self, name))
         floors, caps, mmr, lev = _validated_columns(
             self.floors, self.caps, self.mmr, self.max_leverage
         )

@@ -66,7 +66,7 @@ def pasted_table(text: str, book: Rulebook, leverage: float) -> TierTable | None
         Starting "ccxt tiers:": not JSON, not a list of tier objects, or the library's message about
         a row (a missing field, caps out of order, ...).
     """
-    text = text.strip()
+    text = text.strip().removeprefix("\ufeff")  # a byte-order mark, as TierTable.from_json accepts
     if not text:
         return None
     try:
@@ -74,6 +74,9 @@ def pasted_table(text: str, book: Rulebook, leverage: float) -> TierTable | None
     except json.JSONDecodeError as e:
         raise ValueError(f"ccxt tiers: not valid JSON ({e.msg} at line {e.lineno}, column {e.colno}); paste "
                          "ccxt's fetch_leverage_tiers()[symbol], a list of tier objects") from None
+    except (ValueError, RecursionError):  # a number of too many digits, nesting too deep to parse
+        raise ValueError("ccxt tiers: not valid JSON (a number too long or nesting too deep); paste ccxt's "
+                         "fetch_leverage_tiers()[symbol], a list of tier objects") from None
     if isinstance(tiers, dict) and len(tiers) == 1 and isinstance(next(iter(tiers.values())), list):
         tiers = next(iter(tiers.values()))  # {"BTC/USDT:USDT": [...]}
     if not isinstance(tiers, list) or not tiers or not all(isinstance(t, dict) for t in tiers):
