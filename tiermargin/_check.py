@@ -175,9 +175,11 @@ def side(name: str, x: Any) -> FloatArray:
 
 
 def one_of(name: str, x: Any, allowed: Iterable[str]) -> str:
-    """Return ``x`` if it is one of ``allowed`` (strings), else raise naming the options."""
+    """Return ``x`` if it is one of ``allowed`` (strings), else raise naming the options; anything
+    but a str (an array, a list, a dict) is refused too, never compared with them (an array's
+    ``==`` is elementwise)."""
     options = tuple(allowed)
-    if x not in options:
+    if not isinstance(x, str) or x not in options:
         raise ValueError(f"{name} must be one of {', '.join(map(repr, options))}; got {x!r}")
     return x
 
@@ -194,15 +196,6 @@ def one_number(name: str, x: Any, check: Callable[[str, Any], FloatArray] = fini
     if arr.ndim:
         raise ValueError(f"{name} must be one number, not an array (got shape {arr.shape})")
     return float(arr)
-
-
-def option(name: str, x: Any, allowed: Iterable[str]) -> str:
-    """:func:`one_of` for a value of any type: anything but a str (an array, a list, a dict) is refused
-    with the options too, never compared with them (an array's ``==`` is elementwise)."""
-    options = tuple(allowed)
-    if not isinstance(x, str):
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, options))}; got {x!r}")
-    return one_of(name, x, options)
 
 
 def text(name: str, x: Any) -> str:

@@ -156,7 +156,7 @@ def scores(positions: IsolatedPosition, mark: ArrayLike, ranking: Ranking = "pnl
         Mark price, > 0; broadcasts against the positions.
     ranking : {"pnl-leverage", "binance", "hyperliquid"}
     """
-    _check.option("ranking", ranking, get_args(Ranking))
+    _check.one_of("ranking", ranking, get_args(Ranking))
     mark = _at_mark(positions, mark)
     upnl = positions.upnl(mark)
     if ranking == "binance":
@@ -433,7 +433,7 @@ def explain_score(positions: IsolatedPosition, mark: float, ranking: Ranking = "
     >>> d.result == float(scores(p, 500)[0]), d.lines[-1].why
     (True, 'PnL% ≥ 0: multiplied; rank 1 of 2 in the queue')
     """
-    _check.option("ranking", ranking, get_args(Ranking))
+    _check.one_of("ranking", ranking, get_args(Ranking))
     if not isinstance(positions, IsolatedPosition):
         raise TypeError(f"positions must be IsolatedPosition(s), got {type(positions).__name__}")
     if np.ndim(mark):

@@ -140,7 +140,7 @@ class SqrtSchedule:
                 "base_initial", self.base_initial, _open_rate):
             raise ValueError("base_maintenance must be below base_initial")
         _check.one_number("imf", self.imf, _check.nonnegative)
-        _check.option("form", self.form, ("drift", "ftx"))
+        _check.one_of("form", self.form, ("drift", "ftx"))
         _texts(self, "unit", "name")
 
     def _rate(self, base: float, size: ArrayLike) -> float | FloatArray:
@@ -436,7 +436,7 @@ class ContractSchedule:
 
     def with_form(self, form: str) -> ContractSchedule:
         """Itself: a schedule has no rows to charge in another form (``form`` is still checked)."""
-        _check.option("form", form, ("continuous", "step"))
+        _check.one_of("form", form, ("continuous", "step"))
         return self
 
     # ------------------------------------------------------------------ rates and amounts
@@ -709,7 +709,7 @@ def margin_ids() -> list[str]:
 
 def margin_info(rule_id: str) -> dict[str, Any]:
     """The bundled record of a margin rule: venue, market, parameters as published, source, date."""
-    return dict(_bundled()[_check.option("rule_id", rule_id, margin_ids())])
+    return dict(_bundled()[_check.one_of("rule_id", rule_id, margin_ids())])
 
 
 @lru_cache(maxsize=None)

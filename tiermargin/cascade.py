@@ -267,7 +267,7 @@ class Shock:
     at: float = 8 * HOUR
 
     def __post_init__(self) -> None:
-        _check.option("kind", self.kind, get_args(ShockKind))
+        _check.one_of("kind", self.kind, get_args(ShockKind))
         if self.kind == "whale":
             object.__setattr__(self, "size", _check.one_number("size", self.size, _check.positive))
         else:
@@ -430,10 +430,9 @@ class Cascade:
         >>> print(c.explain("multiplier").line("multiplier").text())  # doctest: +ELLIPSIS
         multiplier = (shock order + liquidated) ÷ (shock order + alone) = ... ÷ ... = ... (> 1: the book amplified the shock)
         """
-        _check.option("what", what, EXPLAINED)
-        for name, text in (("label", label), ("versus_label", versus_label)):
-            if not isinstance(text, str):
-                raise TypeError(f"{name} must be text (a str), got {text!r}")
+        _check.one_of("what", what, EXPLAINED)
+        _check.text("label", label)
+        _check.text("versus_label", versus_label)
         lines = self._explained(what, label, "")
         title = {"multiplier": "Cascade multiplier", "notional": "Notional liquidated (USD)",
                  "fund_loss": "Fund loss"}[what] + f" of {label} ({self.shock})"
@@ -748,8 +747,8 @@ def run(
     procedure = _procedure(rules if policy is None else policy, fraction, settlement)
     if ranking is None:
         ranking = rules.adl or "pnl-leverage"
-    _check.option("ranking", ranking, get_args(Ranking))
-    _check.option("mark", mark, get_args(MarkRule))
+    _check.one_of("ranking", ranking, get_args(Ranking))
+    _check.one_of("mark", mark, get_args(MarkRule))
     if not isinstance(baseline, (bool, np.bool_)):
         raise TypeError(f"baseline must be True or False, got {baseline!r}")
     w = _check.one_number("window", window, _check.positive)
@@ -943,11 +942,11 @@ def variants(population: Population, axis: str, book: Book = Book(), policy: Pol
     """
     if not isinstance(population, Population):
         raise TypeError(f"population must be a Population (see cascade.population), got {type(population).__name__}")
-    _check.option("axis", axis, AXES)
+    _check.one_of("axis", axis, AXES)
     if not isinstance(book, Book):
         raise TypeError(f"book must be a Book, got {type(book).__name__}")
     if policy is not None and not isinstance(policy, Rulebook):
-        _check.option("policy", policy, get_args(Policy))
+        _check.one_of("policy", policy, get_args(Policy))
     t = population.table
     if axis == "tiers":
         return {"tiered": (population, {}),

@@ -52,7 +52,7 @@ class Contract:
     settle: str = "USDT"
 
     def __post_init__(self) -> None:
-        _check.option("kind", self.kind, ("linear", "inverse"))
+        _check.one_of("kind", self.kind, ("linear", "inverse"))
         fv = _check.one_number("face_value", self.face_value, _check.positive)
         if not isinstance(self.settle, str) or not self.settle:
             raise TypeError(f"settle must be a currency code (a non-empty str, e.g. 'USDT'), got {self.settle!r}")

@@ -319,10 +319,10 @@ class CrossAccount:
     def __post_init__(self) -> None:
         for name, kind in (("instruments", Instrument), ("positions", Position), ("orders", Order)):
             object.__setattr__(self, name, _records(name, getattr(self, name), kind))
-        _check.option("mode", self.mode, ("one-way", "hedge"))
-        _check.option("tier_rule", self.tier_rule, ("position", "net", "underlying"))
-        _check.option("requirement_at", self.requirement_at, _REQUIREMENT_AT)
-        _check.option("fee_at", self.fee_at, _FEE_AT)
+        _check.one_of("mode", self.mode, ("one-way", "hedge"))
+        _check.one_of("tier_rule", self.tier_rule, ("position", "net", "underlying"))
+        _check.one_of("requirement_at", self.requirement_at, _REQUIREMENT_AT)
+        _check.one_of("fee_at", self.fee_at, _FEE_AT)
         if self.requirement_at == "entry" and self.tier_rule != "position":
             raise ValueError("requirement_at='entry' values each position at its own entry: it needs "
                              f"tier_rule='position', got {self.tier_rule!r}")
@@ -1086,7 +1086,7 @@ def _affine_root(acc: CrossAccount, h: Callable[[FloatArray], FloatArray], at: C
 
 def _explain_liquidation(acc: CrossAccount, prices: Prices, underlying: str, side: str) -> Derivation:
     """:meth:`CrossAccount.explain_liquidation_price`."""
-    _check.option("side", side, ("below", "above"))
+    _check.one_of("side", side, ("below", "above"))
     prices = _prices(prices, one=True)
     insts = [i for i in acc.instruments if i.underlying == _check.text("underlying", underlying)]
     if not insts:
@@ -1187,7 +1187,7 @@ def _exposure_lines(acc: CrossAccount, prices: Prices) -> list[Line]:
 
 def _explain_ratio(acc: CrossAccount, prices: Prices, which: str) -> Derivation:
     """:meth:`CrossAccount.explain_ratio`."""
-    _check.option("which", which, ("legacy", "coinw", "binance"))
+    _check.one_of("which", which, ("legacy", "coinw", "binance"))
     prices = _prices(prices, one=True)
     lines = _health_now_lines(acc, prices)[:-1]  # collateral, requirements; not health
     collateral = [ln for ln in lines if ln.key.startswith("collateral_")]

@@ -183,8 +183,8 @@ class IsolatedPosition:
         for name in ("qty", "entry", "margin", "leverage"):
             object.__setattr__(self, name, _check.positive(name, getattr(self, name)))
         object.__setattr__(self, "fee_rate", float(_check.rate("fee_rate", self.fee_rate)))
-        _check.option("requirement_at", self.requirement_at, _REQUIREMENT_AT)
-        _check.option("fee_at", self.fee_at, _FEE_AT)
+        _check.one_of("requirement_at", self.requirement_at, _REQUIREMENT_AT)
+        _check.one_of("fee_at", self.fee_at, _FEE_AT)
         try:
             np.broadcast_shapes(*(np.shape(getattr(self, n)) for n in _ARRAY_FIELDS))
         except ValueError:
@@ -265,7 +265,7 @@ class IsolatedPosition:
                     f"{where} (position size {size_b.flat[i]:,.10g} {table.unit})"
                 )
         margin = value / lev + extra
-        _check.option("fee_at", fee_at, _FEE_AT)
+        _check.one_of("fee_at", fee_at, _FEE_AT)
         if fee_at == "bankruptcy":
             c = table.contract
             sign = c.sigma * _check.side("side", side)
@@ -692,8 +692,8 @@ def liquidation_price(
     """
     shape, s, q, ep, m = _positions(table, side, qty, entry, margin)
     f = float(_check.rate("fee_rate", fee_rate))
-    _check.option("requirement_at", requirement_at, _REQUIREMENT_AT)
-    _check.option("fee_at", fee_at, _FEE_AT)
+    _check.one_of("requirement_at", requirement_at, _REQUIREMENT_AT)
+    _check.one_of("fee_at", fee_at, _FEE_AT)
     if fee_at != "mark":
         m, f = m - _fixed_fee(table, s, q, ep, m, f, fee_at), 0.0
     c = table.contract
@@ -819,7 +819,7 @@ def liquidation_price_in_tier(
     f = float(_check.rate("fee_rate", fee_rate))
     if isinstance(tier, bool) or not isinstance(tier, (int, np.integer)) or not 1 <= tier <= table.n_tiers:
         raise ValueError(f"tier must be an integer from 1 to {table.n_tiers}, got {tier!r}")
-    _check.option("fee_at", fee_at, _FEE_AT)
+    _check.one_of("fee_at", fee_at, _FEE_AT)
     if fee_at != "mark":
         m, f = m - _fixed_fee(table, s, q, ep, m, f, fee_at), 0.0
     k = int(tier) - 1

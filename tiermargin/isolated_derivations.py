@@ -48,7 +48,7 @@ def explain(pos: IsolatedPosition, what: str, price: float | None = None) -> Der
         raise TypeError(f"pos must be an IsolatedPosition, got {pos!r}")
     if pos.shape:
         raise ValueError("pos must be a single position, not an array (index it first: positions[i])")
-    _check.option("what", what, WHAT)
+    _check.one_of("what", what, WHAT)
     if what in ("bankruptcy_price", "liquidation_price"):
         if price is not None:
             raise ValueError(f"price is not used to explain {what!r} (it depends on the position only)")

@@ -95,7 +95,7 @@ class Execution:
     depth: float = 50_000_000.0
 
     def __post_init__(self) -> None:
-        _check.option("model", self.model, ("bankruptcy", "mark", "impact"))
+        _check.one_of("model", self.model, ("bankruptcy", "mark", "impact"))
         _check.one_number("depth", self.depth, _check.positive)
 
     def price(self, pos: IsolatedPosition, qty: float, mark: float, bankruptcy: float) -> float:
@@ -262,7 +262,7 @@ class LiquidationLog(_EventLog):
         >>> [d.line(f"item_{k}").value for k in range(1, len(log.events) + 1)] == [e.tier_after for e in log.events]
         True
         """
-        _check.option("what", what, ("tier", "left"))
+        _check.one_of("what", what, ("tier", "left"))
         lines: list[Line] = []
         for k in range(len(self.events)):
             lines += [replace(ln, key=f"step{k + 1}_{ln.key}") for ln in self.explain(k).lines]
@@ -383,13 +383,13 @@ def _procedure(policy: Policy | Rulebook, fraction: float | None, settlement: Se
             raise ValueError(f"rulebook {policy.id!r} has no liquidation policy (its sources are silent); "
                              f"pass policy= one of {POLICIES}")
         return _Procedure(policy.policy, policy.fraction, policy.settlement, policy.partial)
-    _check.option("policy", policy, POLICIES)
+    _check.one_of("policy", policy, POLICIES)
     if (policy == "fraction") != (fraction is not None):
         raise ValueError("fraction is required exactly when policy is 'fraction'")
     if fraction is not None:
         fraction = _check_fraction(fraction)
     chosen = ("fill" if policy == "hyperliquid" else "bankruptcy") if settlement is None else settlement
-    _check.option("settlement", chosen, SETTLEMENTS)
+    _check.one_of("settlement", chosen, SETTLEMENTS)
     return _Procedure(policy, fraction, chosen, PartialLiquidation() if policy == "hyperliquid" else None)
 
 

@@ -277,7 +277,7 @@ def mark_prices(
     form : {"okx", "median3"}
         ``index + MA(basis)`` (OKX) or the median of three (Binance perpetuals).
     """
-    _check.option("form", form, ("okx", "median3"))
+    _check.one_of("form", form, ("okx", "median3"))
     _market(market)
     stale = {} if max_age is None else dict(quote_times=market.quote_times, times=market.times, max_age=max_age)
     idx = index_price(market.spot, weights, threshold, **stale)

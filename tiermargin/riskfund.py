@@ -151,11 +151,6 @@ def _open_rate(name: str, x: ArrayLike) -> FloatArray:
     return _check.rate(name, x, low_open=True)
 
 
-def _check_note(note: object) -> None:
-    if not isinstance(note, str):
-        raise TypeError(f"note must be text (a str), got {type(note).__name__}: {note!r}")
-
-
 class RiskFund:
     """An append-only risk-fund ledger (see the module docstring).
 
@@ -224,7 +219,7 @@ class RiskFund:
         """
         t = self._time(time)
         a = _check.one_number("amount", amount)
-        _check_note(note)
+        _check.text("note", note)
         if a >= 0:
             self._append(t, "surplus", a, note)
             return 0.0
@@ -239,7 +234,7 @@ class RiskFund:
         """Record a platform injection of ``amount`` (> 0) at ``time``."""
         t = self._time(time)
         a = _check.one_number("amount", amount, _check.positive)
-        _check_note(note)
+        _check.text("note", note)
         self._append(t, "injection", a, note)
 
     def floor(self, time: float) -> float:

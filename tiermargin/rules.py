@@ -190,36 +190,35 @@ class Rulebook:
 
     def __post_init__(self) -> None:
         for name in ("id", "venue", "sources"):
-            if not isinstance(getattr(self, name), str):
-                raise TypeError(f"{name} must be text (a str), got {getattr(self, name)!r}")
+            _check.text(name, getattr(self, name))
         if self.table_id is not None:
-            _check.option("table_id", self.table_id, table_ids())
+            _check.one_of("table_id", self.table_id, table_ids())
         if self.margin_id is not None:
-            _check.option("margin_id", self.margin_id, margin_ids())
-        _check.option("requirement_at", self.requirement_at, ("mark", "entry"))
+            _check.one_of("margin_id", self.margin_id, margin_ids())
+        _check.one_of("requirement_at", self.requirement_at, ("mark", "entry"))
         _check.one_number("fee_rate", self.fee_rate, _check.rate)
-        _check.option("fee_at", self.fee_at, get_args(FeeAt))
-        _check.option("ratio", self.ratio, get_args(Ratio))
+        _check.one_of("fee_at", self.fee_at, get_args(FeeAt))
+        _check.one_of("ratio", self.ratio, get_args(Ratio))
         if self.policy is not None:
-            _check.option("policy", self.policy, get_args(Policy))
+            _check.one_of("policy", self.policy, get_args(Policy))
         if (self.policy == "fraction") != (self.fraction is not None):
             raise ValueError(f"fraction is given exactly when policy is 'fraction'; got fraction={self.fraction!r} "
                              f"with policy={self.policy!r}")
         if self.fraction is not None:
             _check_fraction(self.fraction)
-        _check.option("settlement", self.settlement, get_args(Settlement))
+        _check.one_of("settlement", self.settlement, get_args(Settlement))
         if (self.policy == "hyperliquid") != (self.partial is not None):
             raise ValueError(f"partial is given exactly when policy is 'hyperliquid'; got partial={self.partial!r} "
                              f"with policy={self.policy!r}")
         if self.partial is not None and not isinstance(self.partial, PartialLiquidation):
             raise ValueError(f"partial must be a PartialLiquidation, got {type(self.partial).__name__}")
         if self.adl is not None:
-            _check.option("adl", self.adl, get_args(Ranking))
+            _check.one_of("adl", self.adl, get_args(Ranking))
         if self.cross_tier_rule is not None:
-            _check.option("cross_tier_rule", self.cross_tier_rule, ("position", "net", "underlying"))
+            _check.one_of("cross_tier_rule", self.cross_tier_rule, ("position", "net", "underlying"))
         if self.tick is not None:
             _check.one_number("tick", self.tick, _check.positive)
-        _check.option("rounding", self.rounding, ("none", "long-up-short-down"))
+        _check.one_of("rounding", self.rounding, ("none", "long-up-short-down"))
         if self.own_table is not None and not isinstance(self.own_table, TierTable):
             raise ValueError(f"own_table must be a TierTable, got {type(self.own_table).__name__}")
         if self.table_id is not None and self.margin_id is not None:
@@ -464,7 +463,7 @@ def _check_fraction(fraction: float) -> float:
 
 def preset(rulebook_id: str) -> Rulebook:
     """A named rulebook (``PRESETS``), with a clear error for an unknown id."""
-    return PRESETS[_check.option("rulebook", rulebook_id, PRESETS)]
+    return PRESETS[_check.one_of("rulebook", rulebook_id, PRESETS)]
 
 
 @dataclass(frozen=True)

@@ -139,9 +139,9 @@ class TierTable:
     cum: FloatArray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        _check.option("basis", self.basis, ("notional", "contracts"))
-        _check.option("form", self.form, ("continuous", "step"))
-        _check.option("closed", self.closed, ("left", "right"))
+        _check.one_of("basis", self.basis, ("notional", "contracts"))
+        _check.one_of("form", self.form, ("continuous", "step"))
+        _check.one_of("closed", self.closed, ("left", "right"))
         if not isinstance(self.contract, Contract):
             raise TypeError(f"contract must be a tiermargin Contract, got {self.contract!r}")
         for name in _PROVENANCE:
@@ -377,7 +377,7 @@ class TierTable:
         >>> float(t.maintenance_margin(250_000)), float(t.maintenance_margin(250_001))
         (1250.0, 2500.01)
         """
-        _check.option("form", form, ("continuous", "step"))
+        _check.one_of("form", form, ("continuous", "step"))
         return self if form == self.form else replace(self, form=form)
 
     def to_dict(self) -> dict[str, Any]:
@@ -834,7 +834,7 @@ def table_ids() -> list[str]:
 
 def table_info(table_id: str) -> dict[str, Any]:
     """The bundled record of a table: venue, symbol, source, date and any published figures."""
-    return dict(_bundled()[_check.option("table_id", table_id, table_ids())])
+    return dict(_bundled()[_check.one_of("table_id", table_id, table_ids())])
 
 
 def load_table(table_id: str) -> TierTable:

@@ -282,7 +282,7 @@ class Waterfall:
         """
         t = _check.one_number("time", time)
         m = _check.one_number("mark", mark, _check.positive)
-        _check.option("ranking", ranking, get_args(Ranking))
+        _check.one_of("ranking", ranking, get_args(Ranking))
         if liquidated_side is None:
             done = [s for s in self.steps if s.event.time <= t]
             side = float(self.start.side[done[-1].trader]) if done else 1.0
@@ -496,7 +496,7 @@ class Schedule:
         """
         if not isinstance(fund, RiskFund):
             raise TypeError(f"fund must be a RiskFund, got {type(fund).__name__}")
-        _check.option("ranking", ranking, get_args(Ranking))
+        _check.one_of("ranking", ranking, get_args(Ranking))
         n = self.start.qty.size
         h = _Holdings.of(self.start)
         cash = np.zeros(n)
