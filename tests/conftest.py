@@ -9,8 +9,17 @@ also bypasses the example database, so a seed's run repeats exactly.
 
 import os
 
+import pytest
 from hypothesis import settings
 
 settings.register_profile("ci", max_examples=150, deadline=None)
 settings.register_profile("deep", max_examples=3_000, deadline=None)
 settings.load_profile(os.environ.get("TIERMARGIN_HYPOTHESIS", "ci"))
+
+
+@pytest.fixture(autouse=True)
+def instructor(monkeypatch):
+    """The tests run as the instructor (answer keys need the instructor secret), and off any hub (no
+    hub user: the default student id is the demo one); a test of the student's side deletes the secret."""
+    monkeypatch.setenv("TIERMARGIN_INSTRUCTOR_SECRET", "the tests' instructor secret")
+    monkeypatch.delenv("JUPYTERHUB_USER", raising=False)

@@ -104,7 +104,7 @@ def answer_key_lines() -> list[str]:
     """Lines of alice's printed answer key, worked out by hand."""
     alice = lesson01.Exercises(student_id="alice")
     wick = hand_wick(alice.task(6))
-    return [f"{hand_median3(alice.task(3)):,.2f} USDT", f"on_last {wick['on_last']}, on_mark {wick['on_mark']}"]
+    return [f"{hand_median3(alice.task(3)):.2f} USDT", f"on_last {wick['on_last']}, on_mark {wick['on_mark']}"]
 
 
 @pytest.fixture(scope="module")

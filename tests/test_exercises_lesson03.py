@@ -127,8 +127,8 @@ def answer_key_lines() -> list[str]:
     """Lines of alice's printed answer key, worked out by hand."""
     alice = lesson03.Exercises(student_id="alice")
     vs = hand_vs(alice.task(6))
-    return [f"{hand_cross_lp(alice.task(5)):,.2f} USDT",
-            f"isolated_lp {vs['isolated_lp']:,.2f} USDT, cross_lp {vs['cross_lp']:,.2f} USDT"]
+    return [f"{hand_cross_lp(alice.task(5)):.2f} USDT",
+            f"isolated_lp {vs['isolated_lp']:.2f} USDT, cross_lp {vs['cross_lp']:.2f} USDT"]
 
 
 @pytest.fixture(scope="module")

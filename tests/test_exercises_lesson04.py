@@ -135,8 +135,8 @@ def right_answer(ex: lesson04.Exercises, n: int) -> tuple[tuple, dict]:
 def answer_key_lines() -> list[str]:
     """Lines of alice's printed answer key, worked out by hand."""
     alice = lesson04.Exercises(student_id="alice")
-    amounts = ", ".join(f"{a:,.10g}" for a in hand_amounts(alice.task(3).rows))
-    return [f"{hand_mm(alice.task(1)):,.2f} USDT", f"[{amounts}] on these numbers, plus 8 hidden cases"]
+    amounts = ", ".join(f"{a:.10g}" for a in hand_amounts(alice.task(3).rows))
+    return [f"{hand_mm(alice.task(1)):.2f} USDT", f"[{amounts}] on these numbers, plus 8 hidden cases"]
 
 
 @pytest.fixture(scope="module")

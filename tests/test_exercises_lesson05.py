@@ -143,9 +143,9 @@ def check(ex, n, answer):
 def answer_key_lines() -> list[str]:
     """Lines of alice's printed answer key, worked out by hand."""
     alice = named("alice")
-    steps = ", ".join(f"{x:,.6g}" for x in hand_steps(tm.load_table(alice.task(5).table), *(
+    steps = ", ".join(lesson05.CONTRACTS.typed(x) for x in hand_steps(tm.load_table(alice.task(5).table), *(
         alice.task(5).numbers[k] for k in ("side", "qty", "entry", "margin", "mark"))))
-    return [f"bankruptcy {bankruptcy(alice.task(1)):,.2f} USDT", f"{hand_one_step(alice.task(2)):,.6g} contracts",
+    return [f"bankruptcy {bankruptcy(alice.task(1)):.2f} USDT", f"{lesson05.CONTRACTS.typed(hand_one_step(alice.task(2)))} contracts",
             f"[{steps}] contracts on these numbers, plus 9 hidden cases"]
 
 

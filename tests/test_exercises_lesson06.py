@@ -131,9 +131,9 @@ def answer_key_lines() -> list[str]:
     """Lines of alice's printed answer key, worked out by hand."""
     alice = lesson06.Exercises(student_id="alice")
     fund = hand_fund(alice.task(1))
-    return [f"balance {fund['balance']:,.2f} USDT, shortfall {fund['shortfall']:,.2f} USDT",
-            f"{hand_to_adl(alice.task(3)):,.10g} contracts",
-            f"{hand_score(**alice.task(4).numbers):.6g} on these numbers, plus 7 hidden cases"]
+    return [f"balance {fund['balance']:.2f} USDT, shortfall {fund['shortfall']:.2f} USDT",
+            f"{hand_to_adl(alice.task(3)):.10g} contracts",
+            f"{lesson06.SCORE.typed(hand_score(**alice.task(4).numbers))} on these numbers, plus 7 hidden cases"]
 
 
 @pytest.fixture(scope="module")

@@ -97,10 +97,11 @@ def answer_key_lines() -> list[str]:
     """Lines of alice's printed answer key, worked out by hand."""
     alice = lesson07.Exercises(student_id="alice")
     book, recovery = hand_book(alice.task(1)), hand_recovery(alice.task(2))
-    return [f"move {book['move']:.6g}, fill {book['fill']:,.2f} USDT",
-            f"left {recovery['left']:.6g}, time {recovery['time']:,.6g} seconds",
-            f"→ {hand_mark(alice.task(3)):,.2f} USDT",
-            f"→ {hand_multiplier(alice.task(4)):.6g}"]
+    book_kinds, recovery_kinds = lesson07.BOOK_MOVE.answer.fields, lesson07.RECOVERY.answer.fields
+    return [f"move {book_kinds['move'].typed(book['move'])}, fill {book['fill']:.2f} USDT",
+            f"left {recovery_kinds['left'].typed(recovery['left'])}, time {recovery_kinds['time'].typed(recovery['time'])} seconds",
+            f"→ {hand_mark(alice.task(3)):.2f} USDT",
+            f"→ {lesson07.MULTIPLIER_KIND.typed(hand_multiplier(alice.task(4)))}"]
 
 
 @pytest.fixture(scope="module")

@@ -28,6 +28,8 @@ import functools
 import hashlib
 import math
 import numbers
+import os
+import re
 import reprlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -36,6 +38,7 @@ from typing import Any, ClassVar, TypeVar, Union
 
 import numpy as np
 
+from .. import __version__
 from ..derivation import Derivation
 from ..tiers import TierTable, load_table
 from .feedback import Feedback
@@ -55,13 +58,24 @@ def missing(answer: Any) -> bool:
     return answer is None or answer is Ellipsis
 
 
-def describe(x: Any) -> str:
-    """Short one-line description of what a student gave, for messages: ``a str ('19700')``."""
-    if callable(x) and not isinstance(x, type):
-        return f"a function ({getattr(x, '__name__', type(x).__name__)})"
+def a_type(x: Any) -> str:
+    """The type of ``x`` with its article, for messages: ``a str``, ``an int``, ``a numpy array of shape (2, 3)``."""
+    if isinstance(x, np.ndarray):
+        return f"a numpy array of shape {x.shape}"
     name = type(x).__name__
     article = "an" if name[0].lower() in "aeiou" else "a"
-    return f"{article} {name} ({_SHORT.repr(x)})"
+    return f"{article} {name}"
+
+
+def describe(x: Any) -> str:
+    """Short one-line description of what a student gave, for messages: ``a str ('19700')``.
+
+    >>> describe(np.ones((2, 2)))
+    'a numpy array of shape (2, 2) (array([[1., 1.], [1., 1.]]))'
+    """
+    if callable(x) and not isinstance(x, type):
+        return f"a function ({getattr(x, '__name__', type(x).__name__)})"
+    return f"{a_type(x)} ({one_line(_SHORT.repr(x))})"
 
 
 def one_line(text: str, limit: int = 160) -> str:
@@ -87,6 +101,10 @@ def see(notebook: str, *sections: str) -> str:
 def bundled_table(table_id: str) -> TierTable:
     """:func:`~tiermargin.load_table`, loaded once per id (exercises draw numbers from tables often)."""
     return load_table(table_id)
+
+
+_SHOWN_IN_FULL = 1e15  # numbers from here on are shown in a short form (no answer is this large)
+_SHOWN_ITEMS = 12  # a longer list of numbers is shown cut (no answer is this long)
 
 
 class WrongType(Exception):
@@ -138,9 +156,30 @@ class Number:
         """True when ``got`` equals ``expected`` within the tolerances."""
         return math.isclose(got, expected, rel_tol=self.rel_tol, abs_tol=self.abs_tol)
 
+    def text(self, v: float) -> str:
+        """``v`` formatted with ``spec``; from 1e15 on (or NaN) in a short form, never in hundreds of digits.
+
+        >>> MONEY.text(1234.5), MONEY.text(1e308)
+        ('1,234.50', '1e+308')
+        """
+        return f"{v:{self.spec if abs(v) < _SHOWN_IN_FULL else '.6g'}}"
+
     def show(self, v: float) -> str:
         """``v`` formatted with its unit."""
-        return f"{v:{self.spec}} {self.unit}".rstrip()
+        return f"{self.text(v)} {self.unit}".rstrip()
+
+    def typed(self, v: float) -> str:
+        """``v`` as Python text that this kind accepts typed back (answer keys): the shown form
+        without thousands separators when it is within the tolerances, else the fewest significant
+        digits that are (17 always are).
+
+        >>> RATIO.typed(0.0123456789), MONEY.typed(1234.5), SIZE.typed(math.inf)
+        ('0.01234568', '1234.50', "float('inf')")
+        """
+        if math.isinf(v):
+            return "float('inf')" if v > 0 else "-float('inf')"
+        candidates = (self.text(v).replace(",", ""), *(f"{v:.{digits}g}" for digits in range(1, 18)))
+        return next(text for text in candidates if self.matches(v, float(text)))
 
     def near_miss(self, expected: float, got: float) -> str | None:
         """A hint for a recognisable slip (a percentage for a ratio), else None."""
@@ -154,6 +193,7 @@ class Flag:
     """True or False."""
 
     what: ClassVar[str] = "True or False"
+    unit: ClassVar[str] = ""
 
     def coerce(self, x: Any) -> bool:
         """``x`` as a bool; :class:`WrongType` unless it is a bool (Python or numpy)."""
@@ -168,6 +208,8 @@ class Flag:
     def show(self, v: bool) -> str:
         """``True`` / ``False``."""
         return str(bool(v))
+
+    typed = show  # what a key prints is what is typed back
 
     def near_miss(self, expected: bool, got: bool) -> str | None:
         """No recognisable slips for a flag."""
@@ -201,6 +243,11 @@ class NumberList:
         unit = f" in {self.item.unit}" if self.item.unit else ""
         return f"a list of numbers{unit}"
 
+    @property
+    def unit(self) -> str:
+        """The unit of the items."""
+        return self.item.unit
+
     def coerce(self, x: Any) -> tuple[float, ...]:
         """``x`` as a tuple of floats; :class:`WrongType` naming the first item that is not a number."""
         items = _sequence(x)
@@ -209,7 +256,7 @@ class NumberList:
             try:
                 out.append(self.item.coerce(v))
             except WrongType as e:
-                raise WrongType(f"a {type(x).__name__} whose item at index {i} is {e}") from None
+                raise WrongType(f"{a_type(x)} whose item at index {i} is {e}") from None
         return tuple(out)
 
     def matches(self, expected: Sequence[float], got: Sequence[float]) -> bool:
@@ -217,8 +264,14 @@ class NumberList:
         return len(expected) == len(got) and all(self.item.matches(float(e), g) for e, g in zip(expected, got))
 
     def show(self, v: Sequence[float]) -> str:
-        """``[0, 50, 1,300] unit``."""
-        return f"[{', '.join(format(float(x), self.item.spec) for x in v)}] {self.item.unit}".rstrip()
+        """``[0, 50, 1,300] unit``; a list of more than 12 numbers as its first 10 and how many there are."""
+        head = v if len(v) <= _SHOWN_ITEMS else v[: _SHOWN_ITEMS - 2]
+        more = "" if head is v else f", … ({len(v)} numbers)"
+        return f"[{', '.join(self.item.text(float(x)) for x in head)}{more}] {self.item.unit}".rstrip()
+
+    def typed(self, v: Sequence[float]) -> str:
+        """Every item, each as :meth:`Number.typed`: ``[0, 50, 1300]`` (answer keys)."""
+        return f"[{', '.join(self.item.typed(float(x)) for x in v)}]"
 
     def near_miss(self, expected: Sequence[float], got: Sequence[float]) -> str | None:
         """A hint when the lengths differ."""
@@ -244,6 +297,7 @@ class TierRows:
         "a TierTable or a list of rows [floor, cap, mmr, max_leverage] (cap None for an unbounded "
         "last tier, max_leverage None where not published)"
     )
+    unit: ClassVar[str] = ""
 
     def coerce(self, x: Any) -> tuple[Row, ...]:
         """``x`` as a tuple of rows ``(floor, cap, mmr, max_leverage)`` (cap ``inf`` when unbounded);
@@ -264,7 +318,7 @@ class TierRows:
                     None if lev is None else NUMBER.coerce(lev),
                 ))
             except WrongType:
-                raise WrongType(f"a {type(x).__name__} whose row at index {k} (tier {k + 1}) is {describe(r)}") from None
+                raise WrongType(f"{a_type(x)} whose row at index {k} (tier {k + 1}) is {describe(r)}") from None
         return tuple(rows)
 
     def _close(self, a: float | None, b: float | None) -> bool:
@@ -289,6 +343,17 @@ class TierRows:
 
         shown = ", ".join(f"[{', '.join(cell(c) for c in r)}]" for r in rows)
         return f"{len(rows)} tier{'s' if len(rows) != 1 else ''}: {shown}"
+
+    def typed(self, v: Any) -> str:
+        """The rows as a Python list typed back (answer keys), an unbounded cap as ``None``:
+        ``[[0, 50000, 0.004, 125], [50000, None, 0.005, 100]]``."""
+        number = Number(rel_tol=self.rel_tol, abs_tol=self.abs_tol)
+
+        def cell(x: float | None) -> str:
+            return "None" if x is None or math.isinf(x) else number.typed(x)
+
+        rows = ("[" + ", ".join(cell(c) for c in r) + "]" for r in self.coerce(v))
+        return f"[{', '.join(rows)}]"
 
     def near_miss(self, expected: Any, got: Any) -> str | None:
         """A hint when the number of rows differs."""
@@ -436,9 +501,13 @@ class Value:
         hint = ex.mismatch_hint(self.kind, numbers, expected, value, n=n if show else None)
         return Feedback(n, "wrong", f"{self.kind.show(value)} is not the answer", hint)
 
+    def parts(self, expected: Any) -> tuple[tuple[str, Kind, Any], ...]:
+        """The answer as (part name, kind, expected value): one part, named ``""`` (answer keys)."""
+        return (("", self.kind, expected),)
+
     def show(self, expected: Any) -> str:
-        """The expected answer, formatted (answer keys)."""
-        return self.kind.show(expected)
+        """The expected answer as it is typed back, with its unit (answer keys)."""
+        return typed(self.kind, expected)
 
 
 @dataclass(frozen=True)
@@ -482,9 +551,13 @@ class Record:
             return Feedback(n, "not attempted", f"{done} right so far; still to do: {', '.join(todo)}")
         return Feedback(n, "correct", ", ".join(right))
 
+    def parts(self, expected: Mapping[str, Any]) -> tuple[tuple[str, Kind, Any], ...]:
+        """The answer as (field name, kind, expected value), one per field (answer keys)."""
+        return tuple((name, kind, expected[name]) for name, kind in self.fields.items())
+
     def show(self, expected: Mapping[str, Any]) -> str:
-        """The expected answers, formatted (answer keys)."""
-        return ", ".join(f"{name} {kind.show(expected[name])}" for name, kind in self.fields.items())
+        """The expected answers as they are typed back, with their units (answer keys)."""
+        return ", ".join(f"{name} {typed(kind, expected[name])}" for name, kind in self.fields.items())
 
 
 @dataclass(frozen=True)
@@ -573,9 +646,22 @@ class Function:
                 )
         return Feedback(n, "correct", f"{self.name} is right on your numbers and on {len(self.hidden)} hidden cases")
 
+    def parts(self, expected: Any) -> tuple[tuple[str, Kind, Any], ...]:
+        """The return value on the student's numbers as (function name, kind, value) (answer keys)."""
+        return ((self.name, self.returns, expected),)
+
     def show(self, expected: Any) -> str:
-        """The expected return value on the student's numbers, formatted (answer keys)."""
-        return f"{self.returns.show(expected)} on these numbers, plus {len(self.hidden)} hidden cases"
+        """The expected return value on the student's numbers as it is typed back (answer keys)."""
+        return f"{typed(self.returns, expected)} on these numbers, plus {len(self.hidden)} hidden cases"
+
+
+def typed(kind: Kind, v: Any) -> str:
+    """``v`` as an answer key prints it: the text that ``kind`` accepts typed back, then the unit.
+
+    >>> typed(MONEY, 57236.184), typed(RATIO, 0.0123456789)
+    ('57236.18 USDT', '0.01234568')
+    """
+    return f"{kind.typed(v)} {kind.unit}".rstrip()
 
 
 def _same(x: T) -> T:
@@ -648,9 +734,85 @@ class Task:
             return numbers[name]
         raise AttributeError(f"exercise {vars(self).get('exercise')} has no number {name!r}; it has {', '.join(numbers)}")
 
+    @property
+    def text(self) -> str:
+        """The numbers as ``qty=1, entry=48000``."""
+        return ", ".join(f"{k}={fmt(v)}" for k, v in self.numbers.items())
+
     def __repr__(self) -> str:
-        values = ", ".join(f"{k}={fmt(v)}" for k, v in self.numbers.items())
-        return f"Exercise {self.exercise} for {self.student}: {values}"
+        return f"Exercise {self.exercise} for {self.student}: {self.text}"
+
+
+HUB_USER = "JUPYTERHUB_USER"
+"""The environment variable a JupyterHub sets to the user's name: the default student id."""
+
+SECRET_ENV = "TIERMARGIN_INSTRUCTOR_SECRET"
+"""The environment variable holding the instructor secret that answer keys need (instructors only)."""
+
+
+def normalized_id(student_id: str) -> str:
+    """A student id as the numbers follow it: case-folded, outer whitespace dropped, inner runs as one space.
+
+    >>> normalized_id("  Alice  Smith "), normalized_id("ALICE smith")
+    ('alice smith', 'alice smith')
+    """
+    return " ".join(student_id.split()).casefold()
+
+
+def instructor_secret(secret: str | None = None, environ: Mapping[str, str] | None = None) -> str:
+    """The instructor secret: ``secret``, else the environment's :data:`SECRET_ENV` (default ``os.environ``).
+
+    Raises
+    ------
+    TypeError
+        If ``secret`` is not a string.
+    PermissionError
+        If there is none (a student's notebook): answer keys are for instructors.
+    """
+    if secret is not None and not isinstance(secret, str):
+        raise TypeError(f"secret must be a string (the instructor secret), got {describe(secret)}")
+    value = (os.environ if environ is None else environ).get(SECRET_ENV, "") if secret is None else secret
+    if not value.strip():
+        raise PermissionError("answer keys are for instructors and need the instructor secret, which this "
+                              "environment does not have; check your answers with ex.check(n, ...)")
+    return value
+
+
+def _release(version: str) -> tuple[int, ...]:
+    """The release numbers of a version (``"0.2.1rc1"`` → ``(0, 2, 1)``), ValueError naming ``written_for``."""
+    m = re.match(r"\d+(\.\d+)*", version.strip()) if isinstance(version, str) else None
+    if m is None:
+        raise ValueError(f"written_for must be a tiermargin version such as {__version__!r}, got {version!r}")
+    return tuple(int(p) for p in m.group().split("."))
+
+
+class VersionMismatch(RuntimeError):
+    """The notebook was written for a newer tiermargin than the one installed."""
+
+
+def version_notice(written_for: str | None, installed: str = __version__) -> str | None:
+    """What to tell a student whose notebook was written for ``written_for`` (None: not recorded).
+
+    None when the versions' release numbers agree (or nothing was recorded); a notice when the
+    notebook is older than the installed checker.
+
+    Raises
+    ------
+    VersionMismatch
+        If the notebook is newer than the installed checker (its cells may need what that lacks).
+    ValueError
+        If ``written_for`` is not a version.
+    """
+    if written_for is None or _release(written_for) == _release(installed):
+        return None
+    if _release(written_for) > _release(installed):
+        raise VersionMismatch(
+            f"this notebook was written for tiermargin {written_for.strip()}, but the installed checker is "
+            f"tiermargin {installed}, an older one: update it (pip install -U tiermargin, or on a course hub "
+            "ask your instructor to update the environment), then restart the kernel")
+    return (f"This notebook was written for tiermargin {written_for.strip()}; the installed checker is "
+            f"tiermargin {installed}. If a cell fails, pull the course notebooks again (your instructor's "
+            "link) to get the ones for this version.")
 
 
 class ExerciseSet:
@@ -676,31 +838,57 @@ class ExerciseSet:
     Parameters
     ----------
     student_id : str, optional
-        Any non-empty text (a name, an email, a course id); defaults to ``"demo"``.
+        Any non-empty text (a name, an email, a course id), normalised (:func:`normalized_id`:
+        ``" Alice "`` is ``"alice"``). By default the hub user's name (the environment variable
+        ``JUPYTERHUB_USER``) where there is one, else ``"demo"`` with a notice (in the set's and
+        every task's display) that these are the demo numbers.
     seed : int, optional
         An integer instead of a student id (not both).
     show : bool
         False to switch derivations off (graded work); default True.
+    written_for : str, optional
+        The tiermargin version the notebook was written for (the exercise notebooks pass it). A
+        newer one than installed raises :class:`VersionMismatch` saying how to update; an older one
+        adds a notice to the display (see :func:`version_notice`).
+
+    Attributes
+    ----------
+    student_id : str or None
+        The normalised id the numbers follow (None with ``seed``).
+    notices : tuple of str
+        What the display warns about: no student id given, a notebook for another version.
     """
 
     lesson: ClassVar[str] = ""
     exercises: ClassVar[tuple[Exercise, ...]] = ()
 
-    def __init__(self, student_id: str | None = None, *, seed: int | None = None, show: bool = True) -> None:
+    def __init__(self, student_id: str | None = None, *, seed: int | None = None, show: bool = True,
+                 written_for: str | None = None) -> None:
         if not isinstance(show, (bool, np.bool_)):
             raise TypeError(f"show must be True or False, got {show!r}")
         self._show = bool(show)
+        notices = [version_notice(written_for)]
         if student_id is not None and seed is not None:
             raise ValueError("give student_id or seed, not both")
         if seed is not None:
             if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
                 raise TypeError(f"seed must be an integer, got {seed!r}")
+            self.student_id = None
             self.student, key = f"seed {int(seed)}", f"seed:{int(seed)}"
         else:
-            sid = "demo" if student_id is None else student_id
+            sid = os.environ.get(HUB_USER, "").strip() if student_id is None else student_id
+            anonymous = student_id is None and not sid  # no id given, no hub user
+            if anonymous:
+                sid = "demo"
+                notices.insert(0, f"No student id: these are the demo numbers, the same for everyone. Give "
+                                  f"yours: lesson{self.lesson}.Exercises(student_id=\"your id\") (on the "
+                                  "course hub it is your hub user name, used by default).")
             if not isinstance(sid, str) or not sid.strip():
                 raise ValueError(f"student_id must be a non-empty string, got {sid!r}")
-            self.student, key = repr(sid.strip()), f"id:{sid.strip()}"
+            self.student_id = normalized_id(sid)
+            label = " (no student id)" if anonymous else ""
+            self.student, key = repr(self.student_id) + label, f"id:{self.student_id}"
+        self.notices = tuple(text for text in notices if text is not None)
         self._numbers = tuple(
             ex.numbers(Draw(f"lesson {self.lesson}|exercise {n}|{key}"))
             for n, ex in enumerate(self.exercises, start=1)
@@ -774,8 +962,8 @@ class ExerciseSet:
         record = isinstance(ex.answer, Record)
         if part is not None and not record:
             raise ValueError(f"exercise {n} has one answer, no parts: show it with ex.show({n})")
-        if part is not None and part not in ex.answer.names:
-            raise ValueError(f"exercise {n} has no part {part!r}; its parts are {', '.join(map(repr, ex.answer.names))}")
+        if part is not None and (not isinstance(part, str) or part not in ex.answer.names):
+            raise ValueError(f"exercise {n} has no part {one_line(repr(part), 60)}; its parts are {', '.join(map(repr, ex.answer.names))}")
         if not self.showing:
             return Notice(f"Exercise {n}: derivations are switched off for this assignment (ex.show is off); "
                           "the checker's hints still say which formula applies.")
@@ -791,12 +979,16 @@ class ExerciseSet:
             return d.get(part) or Notice(missing_part.format(part))
         return Derivations(n, tuple((name, d.get(name) or Notice(missing_part.format(name))) for name in ex.answer.names))
 
-    def answer_key(self) -> dict[int, Any]:
+    def answer_key(self, secret: str | None = None) -> dict[int, Any]:
         """Expected answers for this student, by exercise number (for a function: its value on the
-        student's numbers). For instructors."""
+        student's numbers). For instructors: it needs the instructor secret, ``secret`` or the
+        environment variable :data:`SECRET_ENV` (see :func:`instructor_secret`); a student's
+        notebook has neither, and gets a PermissionError."""
+        instructor_secret(secret)
         return {n: ex.expected(numbers) for n, (ex, numbers) in enumerate(zip(self.exercises, self._numbers), start=1)}
 
     def __repr__(self) -> str:
         titles = "\n".join(f"  {n}. {ex.title}" for n, ex in enumerate(self.exercises, start=1))
         off = "" if self.showing else "\n(derivations switched off: ex.show is off)"
-        return f"Lesson {self.lesson} exercises for {self.student}:\n{titles}{off}"
+        notices = "".join(f"\n⚠ {text}" for text in self.notices)
+        return f"Lesson {self.lesson} exercises for {self.student}:\n{titles}{off}{notices}"

@@ -758,7 +758,7 @@ class Exercises(ExerciseSet):
     Exercise 3 — correct: maintenance_amounts is right on your numbers and on 8 hidden cases
     >>> ex.check(4, tm.TierTable.from_ccxt)
     Exercise 4 — correct: from_ccxt is right on your numbers and on 7 hidden cases
-    >>> ex.check(1, ex.answer_key()[1] + 1).hint.startswith("MM = value·MMR_k − cum_k")
+    >>> ex.check(1, ex.show(1).result + 1).hint.startswith("MM = value·MMR_k − cum_k")
     True
     """
 

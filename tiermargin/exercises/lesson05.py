@@ -608,7 +608,7 @@ class Exercises(ExerciseSet):
     ...     return [e.contracts_left for e in liquidate(pos, [0], [mark], "one-tier").events]
     >>> ex.check(5, steps)
     Exercise 5 — correct: liquidation_steps is right on your numbers and on 9 hidden cases
-    >>> ex.check(2, ex.answer_key()[2] * 2).hint.startswith("find the tier k")
+    >>> ex.check(2, ex.show(2).result * 2).hint.startswith("find the tier k")
     True
     """
 

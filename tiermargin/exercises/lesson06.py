@@ -694,7 +694,7 @@ class Exercises(ExerciseSet):
     ...     return pnl_leverage_score(upnl, qty * entry, qty * mark, margin + upnl)
     >>> ex.check(4, adl_score)
     Exercise 4 — correct: adl_score is right on your numbers and on 7 hidden cases
-    >>> ex.check(3, ex.answer_key()[3] + 1).hint.startswith("the fill's loss")
+    >>> ex.check(3, ex.show(3).result + 1).hint.startswith("the fill's loss")
     True
     """
 
