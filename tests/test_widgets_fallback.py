@@ -1,6 +1,7 @@
 """Every explorer displays as a live widget with a static PNG of its current state as a fallback."""
 
 import base64
+from html import escape
 
 import matplotlib
 import matplotlib.pyplot as plt
@@ -25,8 +26,29 @@ def test_the_display_bundle_holds_the_widget_a_static_figure_and_a_note(explorer
     png = base64.b64decode(bundle["image/png"])
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
-    assert (width, height) == tuple(round(72 * x) for x in explorer.fig.get_size_inches())
+    fig_width, fig_height = (72 * x for x in explorer.fig.get_size_inches())
+    # the figure (cropped to what it draws) with its key as a legend below: taller than wide margins
+    assert 0.8 * fig_width < width < 1.1 * fig_width and height > 0.8 * fig_height
     assert "static figure" in bundle["text/plain"]
+
+
+def test_the_static_figure_carries_the_key_shown_beside_the_live_one(explorer, monkeypatch):
+    """The HTML key is outside the image, so the PNG gets the same entries as a legend (and the live
+    figure gets none: the legend goes once the image is saved)."""
+    seen = []
+    save = explorer.fig.savefig
+
+    def savefig(*args, **kwargs):
+        seen.append([t.get_text() for legend in explorer.fig.legends for t in legend.get_texts()])
+        return save(*args, **kwargs)
+
+    monkeypatch.setattr(explorer.fig, "savefig", savefig)
+    explorer.static_png()
+    labels = [label for label, _ in explorer.key_style.values()]
+    assert labels, "the explorer shows no key"
+    assert all(escape(label) in explorer.key.value for label in labels)  # the HTML key shows them too
+    assert seen == [labels]
+    assert explorer.fig.legends == []
 
 
 # a control per explorer that moves something on its figure, and the new value

@@ -15,9 +15,12 @@ from dataclasses import dataclass
 import matplotlib.pyplot as plt
 from html import escape
 import numpy as np
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
-from matplotlib.colors import ListedColormap, to_hex
+from matplotlib.colors import ListedColormap, to_hex, to_rgb
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator, MultipleLocator, NullFormatter
 from matplotlib.transforms import ScaledTranslation
 from numpy.typing import ArrayLike
@@ -28,6 +31,26 @@ from .isolated import IsolatedPosition
 from .replay import PositionPath
 from .tiers import TierTable
 from .waterfall import Waterfall
+
+#: Okabe and Ito's colour-blind-safe palette ("Color Universal Design", 2008; recommended by Wong,
+#: "Points of view: Color blindness", Nature Methods 8, 441, 2011): with black and greys, the only
+#: colours the course's figures use, so that every pair stays distinct under the common colour-vision
+#: deficiencies (red and green are never the only difference: vermillion and bluish green differ in
+#: lightness too). Lessons pick their colours from it by name.
+PALETTE = {"blue": "#0072B2", "orange": "#E69F00", "green": "#009E73", "vermillion": "#D55E00",
+           "purple": "#CC79A7", "sky": "#56B4E9", "yellow": "#F0E442", "black": "#000000"}
+#: the palette in the order figures with several runs use it
+CYCLE = tuple(PALETTE.values())
+
+
+def tint(color: str, share: float) -> str:
+    """``color`` mixed with white, ``share`` of it kept (a light background of a palette colour).
+
+    >>> tint("#0072B2", 0.5)
+    '#80b8d8'
+    """
+    rgb = np.array(to_rgb(color))
+    return to_hex(1.0 - share * (1.0 - rgb))
 
 
 def new_figure(width: float = 8.0, height: float = 4.2) -> Figure:
@@ -150,13 +173,13 @@ class MarginPlot(FrameBlit):
 
     #: (label, matplotlib style) of each artist: one source for the artists and the HTML key
     STYLE = {
-        "equity": ("equity (margin + UPL)", dict(color="tab:blue", lw=2)),
-        "requirement": ("requirement (MM + fee reserve)", dict(color="tab:orange", lw=2, ls="--")),
-        "zone": ("liquidated (health ≤ 0)", dict(color="tab:red", alpha=0.12, lw=0)),
+        "equity": ("equity (margin + UPL)", dict(color=PALETTE["blue"], lw=2)),
+        "requirement": ("requirement (MM + fee reserve)", dict(color=PALETTE["orange"], lw=2, ls="--")),
+        "zone": ("liquidated (health ≤ 0)", dict(color=PALETTE["vermillion"], alpha=0.12, lw=0)),
         "boundaries": ("tier boundary", dict(colors="0.55", linestyles=":", lw=1)),
         "mark": ("mark", dict(color="black", lw=1.2)),
-        "liquidation": ("liquidation price", dict(color="tab:red", lw=1.5)),
-        "bankruptcy": ("bankruptcy price", dict(color="tab:purple", lw=1.2, ls="-.")),
+        "liquidation": ("liquidation price", dict(color=PALETTE["vermillion"], lw=1.5)),
+        "bankruptcy": ("bankruptcy price", dict(color=PALETTE["purple"], lw=1.2, ls="-.")),
     }
 
     def __init__(self, ax: Axes, currency: str, blit: bool = True, legend: bool = True) -> None:
@@ -226,6 +249,22 @@ def legend_html(style: dict[str, tuple[str, dict]]) -> str:
     return f"<div style='font-size:12px'>{''.join(items)}</div>"
 
 
+def legend_handles(style: Mapping[str, tuple[str, dict]]) -> list[Artist]:
+    """A plot's key as matplotlib legend handles, from its ``STYLE`` table: a patch for a filled area
+    (``lw=0``), else a line with the style's colour, line style, width and marker. Explorers draw these
+    into their static figure, which shows no HTML key beside it."""
+    handles: list[Artist] = []
+    for label, kw in style.values():
+        color = kw.get("color", kw.get("colors"))
+        if kw.get("lw") == 0:
+            handles.append(Patch(facecolor=color, alpha=max(kw.get("alpha", 1.0), 0.35), label=label))
+            continue
+        line = {k: v for k, v in kw.items() if k in ("lw", "ls", "marker", "ms", "mew", "mec", "alpha")}
+        line.setdefault("ls", kw.get("linestyles", "-"))
+        handles.append(Line2D([], [], color=color, label=label, **line))
+    return handles
+
+
 def _thousands(x: float, _pos: int) -> str:
     return f"{x:,.0f}" if abs(x) >= 100 or x == 0 else f"{x:.4g}"
 
@@ -262,7 +301,7 @@ def plot_max_leverage(ax: Axes, table: TierTable, highlight: ArrayLike | None = 
         raise ValueError(f"table {table.id or '(unnamed)'} does not publish max leverage")
     caps = np.where(np.isinf(table.caps), table.floors * 2 + 1, table.caps)
     edges = np.concatenate((table.floors[:1], caps))
-    ax.stairs(table.max_leverage, edges, color="tab:blue", lw=2, label="max leverage")
+    ax.stairs(table.max_leverage, edges, color=PALETTE["blue"], lw=2, label="max leverage")
     ax.set_xscale("symlog", linthresh=max(edges[1] / 10, 1e-9))
     ax.set_xlabel(f"position size ({table.unit})")
     ax.set_ylabel("max leverage (×)")
@@ -310,11 +349,11 @@ class PriceSeriesPlot:
 
     STYLE = {
         "last": ("last trade (perpetual)", dict(color="0.55", lw=1)),
-        "index": ("index (spot venues)", dict(color="tab:green", lw=1.5)),
-        "mark": ("mark price", dict(color="tab:blue", lw=2)),
-        "liquidation": ("position's liquidation price", dict(color="tab:red", lw=1.5, ls="--")),
-        "by_last": ("liquidated if marked to the last trade", dict(color="tab:red", marker="X", ms=10, ls="none")),
-        "by_mark": ("liquidated if marked to the mark price", dict(color="tab:blue", marker="X", ms=10, ls="none")),
+        "index": ("index (spot venues)", dict(color=PALETTE["green"], lw=1.5)),
+        "mark": ("mark price", dict(color=PALETTE["blue"], lw=2)),
+        "liquidation": ("position's liquidation price", dict(color=PALETTE["vermillion"], lw=1.5, ls="--")),
+        "by_last": ("liquidated if marked to the last trade", dict(color=PALETTE["vermillion"], marker="X", ms=10, ls="none")),
+        "by_mark": ("liquidated if marked to the mark price", dict(color=PALETTE["blue"], marker="X", ms=10, ls="none")),
     }
 
     def __init__(self, ax: Axes, currency: str) -> None:
@@ -423,7 +462,8 @@ class CrossView:
                    (float(prices[nx]), float(prices[ny])), liquidation, isolated, account.currency, price_unit)
 
 
-#: diverging, centred on 0 with a visible step there: the liquidation surface is the colour boundary
+#: diverging (ColorBrewer RdBu, colour-blind safe), centred on 0 with a visible step there: the
+#: liquidation surface is the colour boundary
 HEALTH_CMAP = ListedColormap(np.vstack((plt.get_cmap("RdBu")(np.linspace(0.0, 0.32, 128)),
                                         plt.get_cmap("RdBu")(np.linspace(0.68, 1.0, 128)))), name="health")
 
@@ -448,15 +488,15 @@ class CrossPlot(FrameBlit):
     """
 
     STYLE = {
-        "health": ("account health (2nd underlying held)", dict(color="tab:blue", lw=2)),
-        "zone": ("liquidated (health ≤ 0)", dict(color="tab:red", alpha=0.12, lw=0)),
+        "health": ("account health (2nd underlying held)", dict(color=PALETTE["blue"], lw=2)),
+        "zone": ("liquidated (health ≤ 0)", dict(color=PALETTE["vermillion"], alpha=0.12, lw=0)),
         "safe": ("health > 0 (surface)", dict(color=HEALTH_CMAP(0.85), alpha=0.5, lw=0)),
         "current": ("current prices", dict(color="black", lw=1.2)),
-        "liquidation": ("cross liquidation price", dict(color="tab:red", lw=1.5)),
-        "isolated": ("same position isolated: liquidation price", dict(color="tab:purple", lw=1.5, ls="--")),
+        "liquidation": ("cross liquidation price", dict(color=PALETTE["vermillion"], lw=1.5)),
+        "isolated": ("same position isolated: liquidation price", dict(color=PALETTE["purple"], lw=1.5, ls="--")),
         "slice": ("slice shown on the left", dict(color="black", lw=0.8, ls=":")),
         "marker": ("current prices (surface)", dict(color="black", marker="X", ms=9, ls="none")),
-        "liq_marker": ("cross liquidation prices (surface)", dict(color="tab:red", marker="X", ms=8, ls="none")),
+        "liq_marker": ("cross liquidation prices (surface)", dict(color=PALETTE["vermillion"], marker="X", ms=8, ls="none")),
     }
 
     def __init__(self, ax_health: Axes, ax_surface: Axes, blit: bool = True) -> None:
@@ -704,15 +744,15 @@ class TierPlot(FrameBlit):
     """
 
     STYLE = {
-        "a": ("venue A (MM; max leverage)", dict(color="tab:blue", lw=2)),
-        "a_other": ("venue A, rows in the other form (step ↔ continuous)", dict(color="tab:blue", lw=1.2, ls="--")),
-        "a_bounds": ("venue A tier boundary", dict(colors="tab:blue", linestyles=":", lw=0.8)),
-        "b": ("venue B (MM; max leverage)", dict(color="tab:orange", lw=2)),
-        "b_bounds": ("venue B tier boundary", dict(colors="tab:orange", linestyles=":", lw=0.8)),
+        "a": ("venue A (MM; max leverage)", dict(color=PALETTE["blue"], lw=2)),
+        "a_other": ("venue A, rows in the other form (step ↔ continuous)", dict(color=PALETTE["blue"], lw=1.2, ls="--")),
+        "a_bounds": ("venue A tier boundary", dict(colors=PALETTE["blue"], linestyles=":", lw=0.8)),
+        "b": ("venue B (MM; max leverage)", dict(color=PALETTE["orange"], lw=2)),
+        "b_bounds": ("venue B tier boundary", dict(colors=PALETTE["orange"], linestyles=":", lw=0.8)),
         "size": ("current size", dict(color="black", lw=1.0)),
         "leverage": ("chosen leverage", dict(color="0.35", lw=1.0, ls="-.")),
-        "marker": ("venue A position", dict(color="tab:blue", marker="X", ms=9, ls="none", mec="black")),
-        "marker_b": ("venue B position", dict(color="tab:orange", marker="X", ms=9, ls="none", mec="black")),
+        "marker": ("venue A position", dict(color=PALETTE["blue"], marker="X", ms=9, ls="none", mec="black")),
+        "marker_b": ("venue B position", dict(color=PALETTE["orange"], marker="X", ms=9, ls="none", mec="black")),
     }
 
     def __init__(self, ax_mm: Axes, ax_leverage: Axes, blit: bool = True) -> None:
@@ -748,9 +788,9 @@ class TierPlot(FrameBlit):
                          self.marker, self.marker_b, self.leverage_marker]
 
     @classmethod
-    def key(cls, overlay: bool) -> str:
-        """The HTML key, without venue B's entries when nothing is overlaid."""
-        return legend_html({k: v for k, v in cls.STYLE.items() if overlay or not k.startswith(("b", "marker_b"))})
+    def key_style(cls, overlay: bool) -> dict[str, tuple[str, dict]]:
+        """The entries of :attr:`STYLE` in the key: without venue B's when nothing is overlaid."""
+        return {k: v for k, v in cls.STYLE.items() if overlay or not k.startswith(("b", "marker_b"))}
 
     def update(self, v: TierView) -> None:
         """Move the curves and boundaries to a new view (no artist is created or removed), and set
@@ -903,16 +943,16 @@ class RiskFundPlot(FrameBlit):
     """
 
     STYLE = {
-        "mark": ("mark price", dict(color="tab:blue", lw=1.5)),
+        "mark": ("mark price", dict(color=PALETTE["blue"], lw=1.5)),
         "gain": ("liquidation step: fill better than bankruptcy (fund keeps the surplus)",
-                 dict(color="tab:green", marker="o", ms=5, ls="none")),
+                 dict(color=PALETTE["green"], marker="o", ms=5, ls="none")),
         "loss": ("liquidation step: fill worse than bankruptcy (a loss)",
-                 dict(color="tab:red", marker="v", ms=6, ls="none")),
-        "balance": ("risk fund balance", dict(color="tab:purple", lw=2)),
-        "floor": ("drawdown floor (the fund pays down to it)", dict(color="tab:orange", lw=1.2, ls="--")),
+                 dict(color=PALETTE["vermillion"], marker="v", ms=6, ls="none")),
+        "balance": ("risk fund balance", dict(color=PALETTE["purple"], lw=2)),
+        "floor": ("drawdown floor (the fund pays down to it)", dict(color=PALETTE["orange"], lw=1.2, ls="--")),
         "adl": ("ADL: a shortfall handed to the queue", dict(color="black", marker="X", ms=8, ls="none")),
         "cut": ("daily reconciliation cut-off", dict(color="0.35", lw=1.2, ls="-.")),
-        "cursor": ("replay time", dict(color="tab:red", lw=1.0)),
+        "cursor": ("replay time", dict(color=PALETTE["vermillion"], lw=1.0)),
     }
     #: the fund axis' ticks divide [0, top] in this many steps
     FUND_STEPS = 5
@@ -937,7 +977,7 @@ class RiskFundPlot(FrameBlit):
         self.cut_text = ax_mark.text(0, 1.01, "", transform=ax_mark.get_xaxis_transform(), ha="center",
                                      va="bottom", fontsize=8, color="0.3")
         self.cursors = (ax_mark.axvline(0, **st["cursor"]), ax_fund.axvline(0, **st["cursor"]))
-        dot = dict(color="tab:red", marker="o", ms=6, ls="none", mec="black", animated=blit)
+        dot = dict(color=PALETTE["vermillion"], marker="o", ms=6, ls="none", mec="black", animated=blit)
         self.mark_dot = ax_mark.plot([], [], **dot)[0]
         self.balance_dot = ax_fund.plot([], [], **dot)[0]
         ax_mark.yaxis.set_major_locator(MaxNLocator(5))
@@ -1123,18 +1163,18 @@ class LiquidationPlot(FrameBlit):
 
     STYLE = {
         "mark": ("mark price", dict(color="0.25", lw=1.4)),
-        "liquidation": ("liquidation price at opening", dict(color="tab:red", lw=1.0, ls="--")),
-        "fill": ("stepwise: fill price of a step", dict(color="tab:blue", marker="o", ms=5, ls="none")),
-        "bankruptcy": ("stepwise: bankruptcy price of a step", dict(color="tab:blue", marker="x", ms=7, mew=1.6,
+        "liquidation": ("liquidation price at opening", dict(color=PALETTE["vermillion"], lw=1.0, ls="--")),
+        "fill": ("stepwise: fill price of a step", dict(color=PALETTE["blue"], marker="o", ms=5, ls="none")),
+        "bankruptcy": ("stepwise: bankruptcy price of a step", dict(color=PALETTE["blue"], marker="x", ms=7, mew=1.6,
                                                                     ls="none")),
-        "full_fill": ("full: fill price", dict(color="tab:orange", marker="s", ms=6, ls="none")),
-        "full_bankruptcy": ("full: bankruptcy price", dict(color="tab:orange", marker="+", ms=10, mew=1.8,
+        "full_fill": ("full: fill price", dict(color=PALETTE["orange"], marker="s", ms=6, ls="none")),
+        "full_bankruptcy": ("full: bankruptcy price", dict(color=PALETTE["orange"], marker="+", ms=10, mew=1.8,
                                                            ls="none")),
-        "health": ("stepwise: health", dict(color="tab:blue", lw=2)),
-        "health_full": ("full: health", dict(color="tab:orange", lw=2, ls="--")),
-        "contracts": ("stepwise: contracts held (right axis)", dict(color="tab:blue", lw=1, alpha=0.55)),
-        "contracts_full": ("full: contracts held (right axis)", dict(color="tab:orange", lw=1, ls=":")),
-        "cursor": ("replay time", dict(color="tab:red", lw=1.0)),
+        "health": ("stepwise: health", dict(color=PALETTE["blue"], lw=2)),
+        "health_full": ("full: health", dict(color=PALETTE["orange"], lw=2, ls="--")),
+        "contracts": ("stepwise: contracts held (right axis)", dict(color=PALETTE["blue"], lw=1, alpha=0.55)),
+        "contracts_full": ("full: contracts held (right axis)", dict(color=PALETTE["orange"], lw=1, ls=":")),
+        "cursor": ("replay time", dict(color=PALETTE["vermillion"], lw=1.0)),
     }
     _GLYPHS = {"o": "●", "x": "✕", "s": "■", "+": "+"}
 
@@ -1392,12 +1432,12 @@ class CascadePlot(FrameBlit):
 
     STYLE = {
         "last": ("last price (this venue's trades)", dict(color="0.55", lw=1.0)),
-        "index": ("index (other venues, arbitrage)", dict(color="tab:green", lw=1.4)),
-        "mark": ("mark price (liquidations use it)", dict(color="tab:blue", lw=2.0)),
-        "notional": ("notional liquidated per step", dict(color="tab:orange", alpha=0.85, lw=0)),
-        "fund": ("risk fund balance (right axis)", dict(color="tab:purple", lw=1.8)),
+        "index": ("index (other venues, arbitrage)", dict(color=PALETTE["green"], lw=1.4)),
+        "mark": ("mark price (liquidations use it)", dict(color=PALETTE["blue"], lw=2.0)),
+        "notional": ("notional liquidated per step", dict(color=PALETTE["orange"], alpha=0.85, lw=0)),
+        "fund": ("risk fund balance (right axis)", dict(color=PALETTE["purple"], lw=1.8)),
         "adl": ("ADL: the fund could not pay", dict(color="black", marker="X", ms=7, ls="none")),
-        "shock": ("shock", dict(color="tab:red", lw=1.0, ls="--")),
+        "shock": ("shock", dict(color=PALETTE["vermillion"], lw=1.0, ls="--")),
     }
 
     def __init__(self, ax_price: Axes, ax_volume: Axes, blit: bool = True, legend: bool = True) -> None:
@@ -1557,10 +1597,9 @@ def cascade_runs(runs: Mapping[str, Cascade], ax: Sequence[Axes] | None = None,
         raise ValueError("runs must be a non-empty mapping of label → Cascade (e.g. cascade.compare(...))")
     items = [(str(label), _cascade(c, f"runs[{label!r}]")) for label, c in runs.items()]
     top, bottom = _two_panels(ax)
-    colors = plt.get_cmap("tab10").colors
     shocks: dict[float, str] = {}
     for i, (label, c) in enumerate(items):
-        hours, color = _day_hours(c.times), colors[i % len(colors)]
+        hours, color = _day_hours(c.times), CYCLE[i % len(CYCLE)]
         top.plot(hours, c.last, color=color, lw=0.8, alpha=0.6)
         top.plot(hours, c.mark, color=color, lw=1.8, label=f"{label}: multiplier {_multiplier_text(c)}")
         bottom.plot(hours, np.cumsum(c.notional), color=color, lw=1.8, drawstyle="steps-post", label=label)
@@ -1630,14 +1669,13 @@ def multiplier_curve(rows: Sequence[Mapping[str, object]], ax: Axes | None = Non
         fig = new_figure(7.5, 4.2)
         fig.subplots_adjust(top=0.9)
         ax = fig.add_subplot()
-    colors = plt.get_cmap("tab10").colors
     for i, (key, by_size) in enumerate(grouped.items()):
         x = np.array(sorted(by_size))
         runs = [np.array(by_size[s]) for s in x]
         finite = [r[np.isfinite(r)] for r in runs]
         mean, lo, hi = (np.array([f(r) if r.size else np.nan for r in finite]) for f in (np.mean, np.min, np.max))
         xs = 100 * x if percent else x
-        color = colors[i % len(colors)]
+        color = CYCLE[i % len(CYCLE)]
         seeds = max(r.size for r in runs)
         ax.plot(xs, mean, color=color, lw=2, marker="o", ms=4,
                 label=f"{_rate_range(labels[key])} (mean of {seeds} seed{'s' * (seeds > 1)})")
@@ -1700,12 +1738,13 @@ def cascade_loop(ax: Axes | None = None) -> Figure:
     ax.set_ylim(0, 1)
     boxes = {}
     for key, (text, (x, y)) in _LOOP_BOXES.items():
-        face = "#fde2e2" if key == "shock" else "#e8f0fb" if key in ("mark", "liquidations") else "#f3f3f3"
+        face = (tint(PALETTE["vermillion"], 0.15) if key == "shock"
+                else tint(PALETTE["blue"], 0.1) if key in ("mark", "liquidations") else "#f3f3f3")
         boxes[key] = ax.text(x, y, text, ha="center", va="center", fontsize=8.5,
                              bbox=dict(boxstyle="round,pad=0.45", fc=face, ec="0.35", lw=1))
     for start, end, label in _LOOP_ARROWS:
         ax.annotate("", xy=_LOOP_BOXES[end][1], xytext=_LOOP_BOXES[start][1],
-                    arrowprops=dict(arrowstyle="-|>", color="tab:red" if start == "liquidations" else "0.25",
+                    arrowprops=dict(arrowstyle="-|>", color=PALETTE["vermillion"] if start == "liquidations" else "0.25",
                                     lw=1.3, patchA=boxes[start], patchB=boxes[end], shrinkA=4, shrinkB=4,
                                     connectionstyle="arc3,rad=0.0"))
         if label:

@@ -23,7 +23,7 @@ import numpy as np
 import traitlets
 from IPython.display import clear_output, display
 
-from ..plots import new_figure
+from ..plots import legend_handles, legend_html, new_figure
 
 
 class Explorer:
@@ -56,7 +56,8 @@ class Explorer:
         self.last_update_ms = 0.0
         self.error = W.HTML()
         self.readout = W.HTML(layout=W.Layout(min_width="300px"))
-        self.key = W.HTML()  # the plot's key, if a subclass sets one
+        self.key = W.HTML()  # the plot's key, if a subclass shows one (show_key)
+        self.key_style: dict[str, tuple[str, dict]] = {}
         self.fig = new_figure(*self.figsize)
         if hasattr(self.fig.canvas, "_data_url"):  # an ipympl canvas
             prefix_data_url(self.fig.canvas)
@@ -90,6 +91,13 @@ class Explorer:
 
     def _on_control(self, name: str) -> None:
         """Hook for a control change before the update (e.g. re-range a slider); default none."""
+
+    def show_key(self, style: dict[str, tuple[str, dict]], html: str | None = None) -> None:
+        """Show the plot's key: ``style`` (a plot's ``STYLE`` entries) as HTML beside the live figure
+        (``html`` if given, else :func:`~tiermargin.plots.legend_html`), and as a legend under the
+        static figure."""
+        self.key_style = style
+        self.key.value = legend_html(style) if html is None else html
 
     # ------------------------------------------------------------------ machinery
     def refresh(self) -> None:
@@ -188,18 +196,25 @@ class Explorer:
                 display(self.fig)
 
     def static_png(self, dpi: float = 72) -> bytes:
-        """The figure as it is now, as PNG bytes (the explorer's static fallback).
+        """The figure as it is now, as PNG bytes (the explorer's static fallback), with the plot's key
+        (:attr:`key_style`) as a legend under it, since the HTML key beside the live figure is not in
+        the image.
 
         Blitted artists are ``animated`` (left out of a normal draw), so they are drawn in for the
-        image; the live canvas is then re-rendered.
+        image; the legend is then removed and the live canvas re-rendered.
         """
         moving = self.fig.findobj(lambda artist: artist.get_animated())
         for artist in moving:
             artist.set_animated(False)
+        legend = (self.fig.legend(handles=legend_handles(self.key_style), loc="upper center",
+                                  bbox_to_anchor=(0.5, 0.0), ncols=2, fontsize=8, frameon=False)
+                  if self.key_style else None)
         buffer = io.BytesIO()
         try:
-            self.fig.savefig(buffer, format="png", dpi=dpi)
+            self.fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight" if legend else None)
         finally:
+            if legend is not None:
+                legend.remove()
             for artist in moving:
                 artist.set_animated(True)
         self._render()

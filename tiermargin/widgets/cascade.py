@@ -12,7 +12,7 @@ import ipywidgets as W
 
 from ..cascade import NO_TIERS, Cascade, Population, Shock, population, run, variants
 from ..orderbook import Book
-from ..plots import CascadePlot, _clock, _compact, legend_html
+from ..plots import CascadePlot, _clock, _compact
 from ..riskfund import HOUR
 from .base import Explorer, fmt_amount, readout_table
 from .liquidation import POLICY_LABELS
@@ -171,7 +171,7 @@ class CascadeExplorer(Explorer):
         self.fig.subplots_adjust(left=0.1, right=0.89, bottom=0.1, top=0.94, hspace=0.08)
         ax_price, ax_volume = self.fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": (4, 3)})
         self.plot = CascadePlot(ax_price, ax_volume, blit=self.blit, legend=False)
-        self.key.value = legend_html(CascadePlot.STYLE)
+        self.show_key(CascadePlot.STYLE)
 
     def _render(self) -> None:
         self.plot.render()

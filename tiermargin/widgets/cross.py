@@ -9,7 +9,7 @@ import ipywidgets as W
 
 from ..cross import CrossAccount, Haircut, Instrument, Order, Position
 from ..isolated import IsolatedPosition
-from ..plots import CrossPlot, CrossView, legend_html
+from ..plots import CrossPlot, CrossView
 from ..tiers import TierTable, load_table
 from .base import Explorer, fmt_amount, fmt_pct, readout_table
 
@@ -101,7 +101,7 @@ class CrossExplorer(Explorer):
     def _build_plot(self) -> None:
         self.fig.subplots_adjust(left=0.09, right=0.93, bottom=0.13, top=0.96, wspace=0.32)
         self.plot = CrossPlot(*self.fig.subplots(1, 2), blit=self.blit)
-        self.key.value = legend_html(CrossPlot.STYLE)
+        self.show_key(CrossPlot.STYLE)
 
     def _render(self) -> None:
         self.plot.render()

@@ -10,7 +10,7 @@ import ipywidgets as W
 
 from .. import _check
 from ..isolated import IsolatedPosition
-from ..plots import MarginCurves, MarginPlot, legend_html
+from ..plots import MarginCurves, MarginPlot
 from ..tiers import TierTable, load_table, table_ids, table_info
 from .base import Explorer, fmt_amount, fmt_pct, readout_table
 
@@ -94,7 +94,7 @@ class IsolatedExplorer(Explorer):
 
     def _build_plot(self) -> None:
         self.plot = MarginPlot(self.fig.add_subplot(), "USDT", blit=self.blit, legend=False)
-        self.key.value = legend_html(MarginPlot.STYLE)
+        self.show_key(MarginPlot.STYLE)
         self._drawn: tuple[Any, ...] | None = None  # controls (bar the mark) the curves were drawn for
         self._window = (0.0, 0.0)
 

@@ -180,7 +180,7 @@ class LiquidationExplorer(Explorer):
         self.fig.subplots_adjust(left=0.13, right=0.89, bottom=0.09, top=0.98, hspace=0.08)
         ax_price, ax_health = self.fig.subplots(2, 1, sharex=True)
         self.plot = LiquidationPlot(ax_price, ax_health, blit=self.blit, legend=False)
-        self.key.value = LiquidationPlot.key()
+        self.show_key(LiquidationPlot.STYLE, html=LiquidationPlot.key())
         self.log_view = W.HTML()  # the stepwise event log up to the replay time, below the figure
 
     def _render(self) -> None:

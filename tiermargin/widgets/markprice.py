@@ -10,7 +10,7 @@ import ipywidgets as W
 from ..isolated import IsolatedPosition
 from ..market import VENUES, Market, Wick, synthetic_market
 from ..markprice import mark_prices
-from ..plots import PriceSeries, PriceSeriesPlot, legend_html
+from ..plots import PriceSeries, PriceSeriesPlot
 from ..tiers import load_table
 from .base import Explorer, fmt_amount, readout_table
 
@@ -68,7 +68,7 @@ class MarkPriceExplorer(Explorer):
 
     def _build_plot(self) -> None:
         self.plot = PriceSeriesPlot(self.fig.add_subplot(), "USDT")
-        self.key.value = legend_html(PriceSeriesPlot.STYLE)
+        self.show_key(PriceSeriesPlot.STYLE)
 
     def update(self) -> None:
         v = {k: w.value for k, w in self.controls.items()}

@@ -11,7 +11,7 @@ import ipywidgets as W
 import numpy as np
 
 from ..liquidation import POLICIES, Execution
-from ..plots import RiskFundDay, RiskFundPlot, legend_html
+from ..plots import RiskFundDay, RiskFundPlot
 from ..riskfund import HOUR, RiskFund, Window, reconciliation_cut
 from ..tiers import load_table
 from ..waterfall import AdlQueue, Schedule, Waterfall, crash_path, traders
@@ -141,7 +141,7 @@ class RiskFundExplorer(Explorer):
         self.fig.subplots_adjust(left=0.12, right=0.97, bottom=0.1, top=0.94, hspace=0.08)
         ax_mark, ax_fund = self.fig.subplots(2, 1, sharex=True)
         self.plot = RiskFundPlot(ax_mark, ax_fund, blit=self.blit)
-        self.key.value = legend_html(RiskFundPlot.STYLE)
+        self.show_key(RiskFundPlot.STYLE)
 
     def _render(self) -> None:
         self.plot.render()

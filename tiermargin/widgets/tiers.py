@@ -271,7 +271,7 @@ class TierExplorer(Explorer):
         else:
             view = TierView.for_tables(table_a, b["table"] if b else None, entry, self._window)
             self.plot.update(view)
-            self.key.value = TierPlot.key(overlay=b is not None)
+            self.show_key(TierPlot.key_style(overlay=b is not None))
             self._drawn = (key, view)
         mm_b = None  # B's marker: only where B accepts the position
         if view.b is not None and b is not None and b["position"] is not None:
