@@ -4,10 +4,12 @@ import base64
 from html import escape
 
 import matplotlib
+import numpy as np
 import matplotlib.pyplot as plt
 import pytest
 
 import tiermargin.widgets as widgets
+from tiermargin.plots import FrameBlit
 
 matplotlib.use("Agg")
 EXPLORERS = [getattr(widgets, name) for name in widgets.__all__ if name != "Explorer"]
@@ -86,3 +88,19 @@ def test_an_ipympl_canvas_gets_a_data_url_the_browser_can_load():
     assert canvas._data_url == "data:image/png;base64,AAAA"
     canvas._data_url = "data:image/png;base64,BBBB"
     assert canvas._data_url == "data:image/png;base64,BBBB"
+
+
+def test_a_full_draw_of_the_live_canvas_keeps_the_blitted_artists(explorer):
+    """The front end's first show of a figure (or a resize) is a full draw, which leaves the blitted
+    (animated) artists out: the plot paints every one of them back over the new frame."""
+    assert explorer.blit  # headless, every explorer blits
+    moving = [a for a in explorer.fig.findobj(lambda artist: artist.get_animated()) if a.get_visible()]
+    if not isinstance(explorer.plot, FrameBlit):  # a plot that never blits: a full draw draws it all
+        assert not moving
+        return
+    assert moving, "nothing is blitted"
+    drawn = []
+    for artist in moving:
+        artist.draw = (lambda draw, a: lambda renderer: (drawn.append(a), draw(renderer))[1])(artist.draw, artist)
+    explorer.fig.canvas.draw()
+    assert set(map(id, moving)) <= set(map(id, drawn))

@@ -131,6 +131,8 @@ class FrameBlit:
     data: Sequence = ()
     _data_background: object | None = None
 
+    _listening: object | None = None
+
     def render(self) -> None:
         """Draw: the whole figure if the frame changed (or ``blit=False``), the data layer if it changed,
         then the ``animated`` artists over the cached layers."""
@@ -138,10 +140,27 @@ class FrameBlit:
         if not self.blit:
             canvas.draw_idle()
             return
-        box = self.ax.figure.bbox
+        if self._listening is not canvas:  # every full draw re-caches the frame (see _on_draw)
+            canvas.mpl_connect("draw_event", self._on_draw)
+            self._listening = canvas
         if self._background is None:
-            canvas.draw()
-            self._background, self._data_background = canvas.copy_from_bbox(box), None
+            canvas.draw()  # its draw event caches the frame and paints the layers over it
+            return
+        self._paint()
+
+    def _on_draw(self, event: object) -> None:
+        """After any full draw of the live canvas (ours, or the front end's: its first show of the figure,
+        a resize), which leaves the blitted artists out: cache the new frame and paint them back over it.
+        Without this a figure shown in a browser has no moving artists until a control moves."""
+        canvas = self.ax.figure.canvas
+        if canvas.is_saving():  # savefig draws the artists itself
+            return
+        self._background, self._data_background = canvas.copy_from_bbox(self.ax.figure.bbox), None
+        self._paint()
+
+    def _paint(self) -> None:
+        """The data layer (cached) and the ``animated`` artists over the cached frame, then a blit."""
+        canvas, box = self.ax.figure.canvas, self.ax.figure.bbox
         cached = self._background
         if self.data:
             if self._data_background is None:

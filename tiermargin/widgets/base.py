@@ -56,7 +56,9 @@ class Explorer:
         self.last_update_ms = 0.0
         self.error = W.HTML()
         self.readout = W.HTML(layout=W.Layout(min_width="300px"))
-        self.key = W.HTML()  # the plot's key, if a subclass shows one (show_key)
+        # the plot's key, if a subclass shows one (show_key); as wide as the figure above it, wrapping
+        # (width 0 and min-width 100 %: it takes its box's width and adds none of its own)
+        self.key = W.HTML(layout=W.Layout(width="0", min_width="100%"))
         self.key_style: dict[str, tuple[str, dict]] = {}
         self.fig = new_figure(*self.figsize)
         if hasattr(self.fig.canvas, "_data_url"):  # an ipympl canvas
@@ -73,7 +75,9 @@ class Explorer:
             W.GridBox(list(self.controls.values()),
                       layout=W.Layout(grid_template_columns="repeat(3, minmax(240px, 1fr))")),
             self.error,
-            W.HBox([W.VBox([self._canvas, self.key]), self.readout]),
+            # the figure keeps its size; the readout goes beside it, or below it in a narrow window
+            W.HBox([W.VBox([self._canvas, self.key], layout=W.Layout(flex="0 0 auto")), self.readout],
+                   layout=W.Layout(flex_flow="row wrap")),
         ])
         self.refresh()
 
