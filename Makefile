@@ -6,8 +6,10 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 SITE_VENV  := .venv-site
 SITE_STAMP := $(SITE_VENV)/.installed-stamp
+GRADING_VENV  := .venv-grading
+GRADING_STAMP := $(GRADING_VENV)/.installed-stamp
 
-.PHONY: lab test site deep bench rules-table clean
+.PHONY: lab test site deep bench rules-table clean grading lessons exercises
 
 $(STAMP): pyproject.toml binder/requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -25,10 +27,19 @@ $(SITE_STAMP): pyproject.toml binder/requirements.txt requirements-site.txt
 	$(SITE_VENV)/bin/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
+# nbgrader (the graded-assignment tests, tests/test_grading.py) lives in its own venv too: its lab, notebook and
+# server extensions must not reach the lessons' JupyterLab and Voila. `make test` builds it.
+$(GRADING_STAMP): pyproject.toml binder/requirements.txt requirements-grading.txt
+	$(PYTHON) -m venv $(GRADING_VENV)
+	$(GRADING_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(GRADING_VENV)/bin/python -m pip install --quiet -r binder/requirements.txt -r requirements-grading.txt setuptools==84.2.1
+	$(GRADING_VENV)/bin/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $@
+
 lab: $(STAMP)
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/jupyter lab lessons/
 
-test: $(STAMP) $(SITE_STAMP)
+test: $(STAMP) $(SITE_STAMP) $(GRADING_STAMP)
 	PATH="$(abspath $(BIN)):$$PATH" MPLBACKEND=Agg $(BIN)/python -m pytest
 
 # Not part of `make test`: every hypothesis property with 20x the examples, once per seed (a seed's run repeats
@@ -53,5 +64,24 @@ bench: $(STAMP)
 rules-table: $(STAMP)
 	$(BIN)/python -m tiermargin.rules_table > docs/venue_rules.md
 
+# The exercises as an nbgrader course, every lesson, into _build/nbgrader (git-ignored): the instructor's steps from
+# there are in tiermargin/exercises/grading.py (nbgrader itself: pip install -r requirements-grading.txt).
+grading: $(STAMP)
+	$(BIN)/python -m tiermargin.exercises.grading _build/nbgrader all
+
+# Re-execute the notebooks on fresh kernels and save them clean (no widget state or run timestamps: an unchanged
+# notebook is rewritten byte for byte, a cell edit is a small diff), then regenerate the student notebooks.
+# `make lessons`: every lesson, the calculator and the solutions; `make exercises`: the solutions only.
+# The recipes (adding an exercise, a venue's tier table, editing a lesson) are in docs/authoring.md.
+NOTEBOOKS_RUN := PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m tiermargin.notebooks
+
+lessons: $(STAMP)
+	$(NOTEBOOKS_RUN) lessons/[0-9][0-9]_*.ipynb calculator/calculator.ipynb exercises/solutions/[0-9][0-9]_*.ipynb
+	$(BIN)/python -m tiermargin.exercises.generate
+
+exercises: $(STAMP)
+	$(NOTEBOOKS_RUN) exercises/solutions/[0-9][0-9]_*.ipynb
+	$(BIN)/python -m tiermargin.exercises.generate
+
 clean:
-	rm -rf $(VENV) $(SITE_VENV)
+	rm -rf $(VENV) $(SITE_VENV) $(GRADING_VENV)

@@ -272,6 +272,8 @@ NOT_SWEPT_MODULES: dict[str, str] = {
     "tiermargin.plots": "draws results the library computed and validated; no user numbers enter",
     "tiermargin.doctor": "checks the environment (installed packages, kernel); takes no domain input",
     "tiermargin.rules_table": "generates docs/venue_rules.md from the presets; takes no input",
+    "tiermargin.notebooks": "re-executes the course notebooks (a maintainer tool); its command line's paths and "
+                            "timeout are checked by test_notebook_hygiene",
     "tiermargin.exercises": "exercise machinery: every checker is swept by test_sweep_exercises",
     "tiermargin.widgets": "explorers: every control is swept through set() by test_sweep_widgets",
     "tiermargin.data": "bundled data files",

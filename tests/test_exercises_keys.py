@@ -164,6 +164,17 @@ def test_a_missing_id_shows_a_notice_not_a_warning(monkeypatch, hub):
     assert lesson07.Exercises(student_id="demo").notices == ()  # the demo id given on purpose
 
 
+@pytest.mark.parametrize("binder", ["BINDER_LAUNCH_HOST", "BINDER_REPO_URL"])
+def test_on_binder_the_random_hub_user_is_no_student_id(monkeypatch, binder):
+    """BinderHub's own JupyterHub names each launch's user at random: the numbers would change at every
+    launch without a word. There a missing id is the demo numbers with the notice, as anywhere."""
+    monkeypatch.setenv("JUPYTERHUB_USER", "tiermargin-tiermargin-x7k2pq9d")
+    monkeypatch.setenv(binder, "https://mybinder.org/")
+    ex = lesson02.Exercises()
+    assert ex.student_id == "demo" and "⚠ No student id" in repr(ex)
+    assert lesson02.Exercises(student_id="Alice").student_id == "alice"  # a given id still counts
+
+
 @pytest.mark.parametrize("path", EXERCISE_NOTEBOOKS, ids=lambda p: str(p.relative_to(ROOT)))
 def test_exercise_notebooks_leave_the_id_to_the_hub_and_record_their_version(path):
     setup = next(c.source for c in nbformat.read(path, as_version=4).cells

@@ -746,6 +746,22 @@ class Task:
 HUB_USER = "JUPYTERHUB_USER"
 """The environment variable a JupyterHub sets to the user's name: the default student id."""
 
+BINDER_ENV = ("BINDER_LAUNCH_HOST", "BINDER_REPO_URL")
+"""Variables BinderHub sets in a session (its spawner's ``get_env``). Binder runs a JupyterHub of its
+own whose user is a random name per launch, so there the hub user is no student id."""
+
+
+def hub_user(environ: Mapping[str, str] | None = None) -> str:
+    """The hub user's name (``JUPYTERHUB_USER``, stripped), or "" where there is none or it is a Binder
+    session's random name (:data:`BINDER_ENV`).
+
+    >>> hub_user({"JUPYTERHUB_USER": " alice "}), hub_user({"JUPYTERHUB_USER": "org-repo-ab12cd",
+    ...                                                      "BINDER_LAUNCH_HOST": "https://mybinder.org/"})
+    ('alice', '')
+    """
+    env = os.environ if environ is None else environ
+    return "" if any(env.get(name) for name in BINDER_ENV) else env.get(HUB_USER, "").strip()
+
 SECRET_ENV = "TIERMARGIN_INSTRUCTOR_SECRET"
 """The environment variable holding the instructor secret that answer keys need (instructors only)."""
 
@@ -820,7 +836,8 @@ class ExerciseSet:
 
     Subclasses set ``lesson`` (e.g. ``"02"``) and ``exercises``.
 
-    ``task(n)`` gives the student's numbers, ``check(n, ...)`` judges an answer, and ``show(n)``
+    ``task(n)`` gives the student's numbers, ``check(n, ...)`` judges an answer (``require(n, ...)``
+    too, for an autograder: it raises AssertionError unless correct), and ``show(n)``
     gives the derivation of exercise ``n`` on the student's own numbers (a
     :class:`~tiermargin.derivation.Derivation`: numbered lines with the numbers substituted, the
     rule and its source). For an exercise of several parts (``check(3, legacy=..., coinw=...)``),
@@ -840,8 +857,9 @@ class ExerciseSet:
     student_id : str, optional
         Any non-empty text (a name, an email, a course id), normalised (:func:`normalized_id`:
         ``" Alice "`` is ``"alice"``). By default the hub user's name (the environment variable
-        ``JUPYTERHUB_USER``) where there is one, else ``"demo"`` with a notice (in the set's and
-        every task's display) that these are the demo numbers.
+        ``JUPYTERHUB_USER``) where there is one (not on Binder, whose hub user is a random name per
+        launch: :func:`hub_user`), else ``"demo"`` with a notice (in the set's and every task's
+        display) that these are the demo numbers.
     seed : int, optional
         An integer instead of a student id (not both).
     show : bool
@@ -876,8 +894,8 @@ class ExerciseSet:
             self.student_id = None
             self.student, key = f"seed {int(seed)}", f"seed:{int(seed)}"
         else:
-            sid = os.environ.get(HUB_USER, "").strip() if student_id is None else student_id
-            anonymous = student_id is None and not sid  # no id given, no hub user
+            sid = hub_user() if student_id is None else student_id
+            anonymous = student_id is None and not sid  # no id given, no hub user (or Binder's)
             if anonymous:
                 sid = "demo"
                 notices.insert(0, f"No student id: these are the demo numbers, the same for everyone. Give "
@@ -917,6 +935,29 @@ class ExerciseSet:
         TypeError
             If an answer is passed under a name the exercise does not have, or too many are passed.
         """
+        return self._judge(n, args, kwargs, given_parts=False)
+
+    def require(self, n: int, *args: Any, **kwargs: Any) -> Feedback:
+        """:meth:`check` for an autograder's test: the feedback when the answer is correct, else an
+        AssertionError whose message is the feedback's line (what is wrong or not attempted, and the hint).
+
+        Answers are passed as to :meth:`check`. For an exercise of several parts, only the parts passed
+        are judged (``require(3, coinw=coinw)``: one graded test per part); with none, all of them.
+
+        Raises
+        ------
+        AssertionError
+            Unless the answer (or every part passed) is correct.
+        ValueError, TypeError
+            As :meth:`check`, for a wrong exercise number or answer name.
+        """
+        feedback = self._judge(n, args, kwargs, given_parts=True)
+        if not feedback.correct:
+            raise AssertionError(repr(feedback))
+        return feedback
+
+    def _judge(self, n: int, args: tuple[Any, ...], kwargs: Mapping[str, Any], given_parts: bool) -> Feedback:
+        """The feedback on the answers passed (``given_parts``: of a record, only the fields passed, if any)."""
         ex = self._exercise(n)
         names = ex.answer.names
         if len(args) > len(names):
@@ -926,8 +967,11 @@ class ExerciseSet:
             if name not in names or name in given:
                 raise TypeError(f"exercise {n}: unexpected or repeated answer {name!r}; its answers are {', '.join(names)}")
             given[name] = value
-        return ex.answer.judge(int(n), ex, self._numbers[n - 1], {k: given.get(k, ...) for k in names},
-                               show=self.showing)
+        answer = ex.answer
+        if given_parts and isinstance(answer, Record) and given:
+            answer = Record({name: kind for name, kind in answer.fields.items() if name in given})
+        return answer.judge(int(n), ex, self._numbers[n - 1], {k: given.get(k, ...) for k in answer.names},
+                            show=self.showing)
 
     @property
     def showing(self) -> bool:
