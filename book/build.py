@@ -4,7 +4,8 @@
 
 1. Stage ``_build/book-src``: this folder's ``conf.py``, the lessons and the student exercise
    notebooks (their committed outputs; widget views and state dropped, so each explorer shows its
-   static figure), ``docs/venue_rules.md``, MathJax 3 from ``sphinx-mathjax-offline``, and three
+   static figure), every ``docs/*.md`` (links to the lessons and exercises rewritten for the site: see
+   :func:`site_doc`), MathJax 3 from ``sphinx-mathjax-offline``, and three
    generated pages: the landing page with the syllabus (each lesson's aims are read from its first
    cell; prerequisites, time and explorer from ``syllabus.json``), the glossary (``glossary.json``,
    each term linked to the lesson heading that defines it) and the API reference.
@@ -33,6 +34,8 @@ BOOK = ROOT / "book"
 STAGE = ROOT / "_build" / "book-src"
 LESSONS = sorted((ROOT / "lessons").glob("[0-9][0-9]_*.ipynb"))
 EXERCISES = sorted((ROOT / "exercises").glob("[0-9][0-9]_*.ipynb"))
+DOCS = sorted((ROOT / "docs").glob("*.md"))  # every page there, so a new one is on the site without an edit here
+TEACHING_DOCS = ("instructor_guide", "authoring")  # under "For instructors" in the navigation; the rest: "Reference"
 API_MODULES = ["tiermargin.tiers", "tiermargin.contracts", "tiermargin.isolated", "tiermargin.cross",
                "tiermargin.alternatives", "tiermargin.markprice", "tiermargin.market", "tiermargin.orderbook",
                "tiermargin.liquidation", "tiermargin.replay", "tiermargin.riskfund", "tiermargin.adl",
@@ -104,6 +107,31 @@ def lite_notebook(nb: dict) -> dict:
     return nb
 
 
+def doc_title(path: Path) -> str:
+    """The title of a docs page: its first ``# `` heading."""
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("# "):
+            return line[2:].strip()
+    raise ValueError(f"{path.relative_to(ROOT)}: no '# title' heading")
+
+
+def site_doc(path: Path) -> str:
+    """A docs page as the site shows it. In the repository its links to the lessons and exercises
+    read ``../lessons/NN_x.ipynb`` (from ``docs/``); on the site the page sits next to those folders,
+    so they become ``lessons/NN_x.ipynb``. Any other link out of ``docs/`` (a repository file the
+    site does not hold) is an error naming the page and the link: write such a path as code."""
+    site_notebooks = {p.relative_to(ROOT).as_posix() for p in LESSONS + EXERCISES}
+
+    def local(m: re.Match[str]) -> str:
+        target = m.group(1)
+        if target.split("#", 1)[0] not in site_notebooks:
+            raise ValueError(f"docs/{path.name}: the link ../{target} leaves the site (only the lessons and "
+                             "exercise notebooks are on it); write the path as `code` instead of a link")
+        return f"]({target})"
+
+    return re.sub(r"\]\(\.\./([^)\s]+)\)", local, path.read_text(encoding="utf-8"))
+
+
 def syllabus_page() -> str:
     meta = json.loads((BOOK / "syllabus.json").read_text(encoding="utf-8"))["lessons"]
     out = ["# tiermargin: how derivatives exchanges manage leverage risk", "",
@@ -125,12 +153,16 @@ def syllabus_page() -> str:
                 f"[Exercises](exercises/{path.stem}.ipynb) · " + lite_link("lesson", path.name, ""), ""]
     out += ["## Also here", "",
             "* [Glossary](glossary.md): every term the lessons use, linked to where a lesson defines it.",
-            "* [Venue rules](venue_rules.md): how each venue preset computes its numbers, with sources.",
+            ] + [f"* [{doc_title(p)}]({p.name})" for p in DOCS] + [
             "* [API reference](api.md): the library, from its docstrings.", "",
             "```{toctree}", ":hidden:", ":caption: Lessons", ""] + [f"lessons/{p.stem}" for p in LESSONS] + [
             "```", "", "```{toctree}", ":hidden:", ":caption: Exercises", ""] + [
             f"exercises/{p.stem}" for p in EXERCISES] + [
-            "```", "", "```{toctree}", ":hidden:", ":caption: Reference", "", "glossary", "venue_rules", "api", "```", ""]
+            "```", "", "```{toctree}", ":hidden:", ":caption: Reference", "", "glossary"] + [
+            p.stem for p in DOCS if p.stem not in TEACHING_DOCS] + ["api", "```", ""]
+    teaching = [name for name in TEACHING_DOCS if name in {p.stem for p in DOCS}]
+    if teaching:
+        out += ["```{toctree}", ":hidden:", ":caption: For instructors", ""] + teaching + ["```", ""]
     return "\n".join(out)
 
 
@@ -172,7 +204,8 @@ def stage() -> None:
         for p in paths:
             nb = site_notebook(json.loads(p.read_text(encoding="utf-8")), kind, p.name)
             (STAGE / f"{kind}s" / p.name).write_text(json.dumps(nb, indent=1), encoding="utf-8")
-    shutil.copy(ROOT / "docs" / "venue_rules.md", STAGE / "venue_rules.md")
+    for p in DOCS:
+        (STAGE / p.name).write_text(site_doc(p), encoding="utf-8")
     (STAGE / "index.md").write_text(syllabus_page(), encoding="utf-8")
     (STAGE / "glossary.md").write_text(glossary_page(), encoding="utf-8")
     (STAGE / "api.md").write_text(api_page(), encoding="utf-8")

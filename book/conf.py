@@ -22,7 +22,9 @@ nb_mime_priority_overrides = [("html", "application/vnd.jupyter.widget-view+json
                               ("html", "application/vnd.jupyter.widget-state+json", None)]
 nb_ipywidgets_js = {}
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist"]
-myst_heading_anchors = 2
+# $$...$$ inside a paragraph or list item is display maths, as GitHub renders it (docs/formulas.md writes it so)
+myst_dmath_double_inline = True
+myst_heading_anchors = 3  # docs/instructor_guide.md links to its ### sections
 
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"

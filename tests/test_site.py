@@ -137,3 +137,88 @@ def test_the_pages_workflow_builds_with_make_site_and_publishes_the_built_folder
     upload = next(s for s in steps if s.get("uses", "").startswith("actions/upload-pages-artifact"))
     assert upload["with"]["path"] == "_build/site" and (ROOT / "Makefile").read_text().count("--out _build/site") == 1
     assert (site / ".nojekyll").is_file()  # GitHub Pages would hide _static/ and _images/ otherwise
+
+
+# ---------------------------------------------------------------- the docs pages (docs/*.md)
+DOCS = sorted((ROOT / "docs").glob("*.md"))
+
+
+def navigation(page_html: str) -> dict[str, list[str]]:
+    """The sidebar's links by caption ("Lessons", "Reference", ...), in order."""
+    nav = page_html[page_html.index("bd-docs-nav"):]
+    nav = nav[:nav.index("</nav>")]
+    out: dict[str, list[str]] = {}
+    caption = None
+    for m in re.finditer(r'<span class="caption-text">([^<]*)</span>|href="([^"#][^"]*)"', nav):
+        if m.group(1):
+            caption = m.group(1)
+            out[caption] = []
+        elif caption:
+            out[caption].append(m.group(2))
+    return out
+
+
+def test_every_docs_page_is_built_and_in_the_navigation(site):
+    assert {"formulas", "instructor_guide", "venue_rules"} <= {p.stem for p in DOCS}
+    nav = navigation((site / "index.html").read_text(encoding="utf-8"))
+    listed = [href for links in nav.values() for href in links]
+    for p in DOCS:
+        assert (site / f"{p.stem}.html").is_file(), p.name
+        assert listed.count(f"{p.stem}.html") == 1, (p.name, nav)
+    assert nav["For instructors"][0] == "instructor_guide.html"
+    assert {"glossary.html", "formulas.html", "venue_rules.html", "api.html"} <= set(nav["Reference"])
+    # and on a lesson's page too (the sidebar is every page's)
+    assert navigation((site / "lessons" / f"{LESSONS[0].stem}.html").read_text(encoding="utf-8"))[
+        "For instructors"][0] == "../instructor_guide.html"
+
+
+def test_the_link_checker_covers_the_docs_pages(site, site_pages):
+    """The docs pages' own links are among those checked (their links to the lessons were rewritten
+    from ../lessons/ for the site), and none is broken."""
+    docs = {site / f"{p.stem}.html" for p in DOCS}
+    assert docs <= set(site_pages)
+    checked, broken = broken_links(site, site_pages)
+    without, _ = broken_links(site, {p: parsed for p, parsed in site_pages.items() if p not in docs})
+    assert checked - without > 100
+    assert not [b for b in broken if b.split(" → ")[0] in {d.name for d in docs}]
+    guide = site_pages[site / "instructor_guide.html"].links
+    assert any(link.startswith("lessons/07_cascades.html#") and link.endswith("what-the-model-leaves-out")
+               for link in guide)  # Sphinx writes the section's own id
+    assert "exercises/02_isolated_margin.html" in guide and "formulas.html" in guide
+
+
+def maths_in(markdown: str) -> tuple[int, int]:
+    """How many inline ($...$) and display ($$...$$) formulas a Markdown text holds, outside code."""
+    text = re.sub(r"`[^`\n]+`", "", re.sub(r"^ *```.*?^ *```", "", markdown, flags=re.M | re.S))
+    display = len(re.findall(r"\$\$.+?\$\$", text, flags=re.S))
+    inline = len(re.findall(r"\$[^$]+?\$", re.sub(r"\$\$.+?\$\$", "", text, flags=re.S)))
+    return inline, display
+
+
+def test_the_formula_reference_renders_every_formula_as_maths(site, site_pages):
+    """Every $...$ and $$...$$ of docs/formulas.md is a maths element (display ones too, where they sit
+    inside a list item), and no dollar sign is left in the page's text."""
+    inline, display = maths_in((ROOT / "docs" / "formulas.md").read_text(encoding="utf-8"))
+    assert inline > 150 and display > 20
+    html_text = (site / "formulas.html").read_text(encoding="utf-8")
+    assert html_text.count('<span class="math notranslate nohighlight">') == inline
+    assert html_text.count('<div class="math notranslate nohighlight">') == display
+    assert "$" not in site_pages[site / "formulas.html"].plain
+    assert maths_in("a $x$ b\n$$y$$ and `$z$`\n") == (1, 1)
+
+
+def test_a_docs_link_out_of_the_site_stops_the_build(tmp_path):
+    """docs/*.md link to the lessons as ../lessons/...: the build rewrites those and refuses a link to a
+    repository file the site does not hold."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("book_build", ROOT / "book" / "build.py")
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
+    page = tmp_path / "page.md"
+    page.write_text("[a](../lessons/01_mark_price.ipynb#2-index-price) [b](formulas.md) [c](https://x.org/a)\n",
+                    encoding="utf-8")
+    assert build.site_doc(page) == "[a](lessons/01_mark_price.ipynb#2-index-price) [b](formulas.md) [c](https://x.org/a)\n"
+    page.write_text("see [the README](../README.md)\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"docs/page.md: the link ../README.md leaves the site"):
+        build.site_doc(page)

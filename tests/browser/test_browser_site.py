@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from site_build import EXERCISES, LESSONS, built_site, notebook, printed
+from site_build import EXERCISES, LESSONS, ROOT, built_site, notebook, printed
 from voila_server import ARTIFACTS, chromium, free_port, require
 
 
@@ -74,7 +74,8 @@ def tab(browser: Any, request: Any) -> Iterator[SitePage]:
     t.close(request.node.name.replace("/", "_"))
 
 
-PAGES = ["index.html", "glossary.html", "venue_rules.html", "api.html"] + [
+DOCS = sorted((ROOT / "docs").glob("*.md"))  # each a page of the site
+PAGES = ["index.html", "glossary.html", "api.html"] + [f"{p.stem}.html" for p in DOCS] + [
     f"lessons/{p.stem}.html" for p in LESSONS] + [f"exercises/{p.stem}.html" for p in EXERCISES]
 
 
@@ -98,6 +99,24 @@ def test_a_lesson_shows_its_key_numbers_its_figures_and_rendered_maths(url: str,
     assert page.locator("div.cell_output img").count() >= 1
     expect(page.locator("mjx-container").first).to_be_attached()
     assert page.locator("mjx-container").count() >= 3
+    assert not tab.problems, tab.problems
+
+
+def test_the_formula_reference_shows_its_formulas_as_rendered_maths(url: str, tab: SitePage) -> None:
+    """MathJax typesets every formula of docs/formulas.md (inline and display), none with a TeX error."""
+    from playwright.sync_api import expect
+
+    page = tab.open(f"{url}/formulas.html")
+    formulas = page.locator("span.math, div.math")
+    display = page.locator("div.math").count()
+    assert formulas.count() > 150 and display > 20
+    expect(page.locator("mjx-container")).to_have_count(formulas.count())
+    assert page.locator("div.math mjx-container[display='true']").count() == display
+    assert page.locator("mjx-merror").count() == 0
+    first = page.locator("div.math mjx-container").first
+    first.scroll_into_view_if_needed()
+    expect(first).to_be_visible()
+    assert first.bounding_box()["height"] > 10  # typeset as an SVG formula, not left as TeX source
     assert not tab.problems, tab.problems
 
 

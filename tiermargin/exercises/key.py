@@ -8,8 +8,8 @@ one per line. Ids are normalised as the checker does (``" Alice "`` is ``alice``
 
 The command needs the instructor secret: the environment variable ``TIERMARGIN_INSTRUCTOR_SECRET``
 or ``--secret-file PATH`` (a file only the instructor can read). Students' environments do not set
-it, so a student cannot print a key (see "For instructors" in the README for what this does not
-prevent).
+it, so a student cannot print a key (see "Answer keys" in docs/instructor_guide.md for what this does
+not prevent).
 
 >>> rows = answer_key_rows(exercise_set("02")(student_id="Demo"), secret="s")
 >>> {k: rows[0][k] for k in ("lesson", "student_id", "exercise", "part", "answer", "unit")}
