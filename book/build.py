@@ -3,7 +3,7 @@
     .venv/bin/python book/build.py [--out _build/site]
 
 1. Stage ``_build/book-src``: this folder's ``conf.py``, the lessons and the student exercise
-   notebooks (their committed outputs; widget views and state dropped, so each explorer shows its
+   notebooks (their committed outputs, saved without widget views or state, so each explorer shows its
    static figure), every ``docs/*.md`` (links to the lessons and exercises rewritten for the site: see
    :func:`site_doc`), MathJax 3 from ``sphinx-mathjax-offline``, and three
    generated pages: the landing page with the syllabus (each lesson's aims are read from its first
@@ -80,13 +80,10 @@ def lite_link(kind: str, name: str, rel: str) -> str:
 
 
 def site_notebook(nb: dict, kind: str, name: str) -> dict:
-    """The notebook as the site shows it: no widget views or state (each explorer's static figure
-    is shown instead) and a first cell linking to the same notebook in JupyterLite."""
+    """The notebook as the site shows it: a first cell linking to the same notebook in JupyterLite
+    (the committed notebooks hold no widget views or state, see ``tiermargin.notebooks``, so each
+    explorer shows its static figure)."""
     nb = json.loads(json.dumps(nb))
-    nb["metadata"].pop("widgets", None)
-    for c in nb["cells"]:
-        for o in c.get("outputs", []):
-            o.get("data", {}).pop("application/vnd.jupyter.widget-view+json", None)
     link = lite_link(kind, name, "../")
     nb["cells"].insert(0, {"cell_type": "markdown", "id": "run-in-browser", "metadata": {}, "source": [link]})
     return nb
@@ -96,7 +93,6 @@ def lite_notebook(nb: dict) -> dict:
     """The notebook as JupyterLite runs it: a first cell installing tiermargin (and ipympl) with
     piplite, from the wheel bundled with the build; outputs cleared."""
     nb = json.loads(json.dumps(nb))
-    nb["metadata"].pop("widgets", None)
     for c in nb["cells"]:
         if c["cell_type"] == "code":
             c["outputs"], c["execution_count"] = [], None
